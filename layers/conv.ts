@@ -1,0 +1,400 @@
+/**
+ * Convolution as im2col + GEMM, with its backward pass beside it.
+ *
+ * Forward, per sample n:   x_col = im2col(x_n)            [C·kh·kw, Ho·Wo]
+ *                          y_n   = w_col · x_col + b       [D, Ho·Wo]
+ * Backward, per sample n:  dW   += dY_n · x_colᵀ           [D, C·kh·kw]
+ *                          db   += Σ_p dY_n[:, p]          [D]
+ *                          dX_n  = col2im(w_colᵀ · dY_n)   [C, H, W]
+ * where w_col is w [D,C,kh,kw] read as a [D, C·kh·kw] matrix (no copy: it is the same memory).
+ *
+ * @module
+ */
+
+import type { FloatArray, Tensor } from "../tensor.ts";
+import { im2col, type Im2colTable, im2colTable } from "../kernels/im2col.ts";
+import { addAt } from "../kernels/add_at.ts";
+import { gemm } from "../kernels/gemm.ts";
+import { scratch } from "../kernels/_scratch.ts";
+import {
+  checkSameType,
+  checkShapeEquals,
+  checkTensor,
+  fmtShape,
+  pairOption,
+  zerosLike,
+} from "../_validate.ts";
+import type { Layer, Param } from "./layer.ts";
+import { heNormal, mulberry32, type Rng } from "../random.ts";
+
+/** Stride and zero padding of a convolution, one number for both axes or [rows, cols]. */
+export interface ConvOptions {
+  /** Step between windows; default 1. */
+  stride?: number | [number, number];
+  /** Zeros added on each side; default 0. */
+  padding?: number | [number, number];
+}
+
+/** What {@link convBackward} needs from the forward pass. Treat it as opaque. */
+export interface ConvCache<T extends FloatArray = FloatArray> {
+  /** The input [N,C,H,W]. */
+  readonly x: Tensor<T>;
+  /** The weights [D,C,kh,kw]. */
+  readonly w: Tensor<T>;
+  /** The fancy-index table of this geometry. */
+  readonly table: Im2colTable;
+  /** The output shape [N,D,Ho,Wo], which dy must have. */
+  readonly yShape: readonly number[];
+}
+
+/** The result of {@link convForward}. */
+export interface ConvForwardResult<T extends FloatArray = FloatArray> {
+  /** y [N,D,Ho,Wo]. */
+  readonly y: Tensor<T>;
+  /** For {@link convBackward}. */
+  readonly cache: ConvCache<T>;
+}
+
+/** The result of {@link convBackward}: gradients of the loss with respect to x, w and b. */
+export interface ConvGradients<T extends FloatArray = FloatArray> {
+  /** dL/dx [N,C,H,W]. */
+  readonly dx: Tensor<T>;
+  /** dL/dw [D,C,kh,kw]. */
+  readonly dw: Tensor<T>;
+  /** dL/db [D]. */
+  readonly db: Tensor<T>;
+}
+
+/** Checks x, w, b and the options, and builds the table. */
+function convSetup(
+  fn: string,
+  x: Tensor,
+  w: Tensor,
+  b: Tensor,
+  opts: ConvOptions,
+): Im2colTable {
+  checkTensor(fn, "x", x, 4);
+  checkTensor(fn, "w", w, 4);
+  checkTensor(fn, "b", b, 1);
+  checkSameType(fn, "x", x, "w", w);
+  checkSameType(fn, "x", x, "b", b);
+  const [, C, H, W] = x.shape;
+  const [D, Cw, kh, kw] = w.shape;
+  const shapes = `(x ${fmtShape(x.shape)}, w ${fmtShape(w.shape)})`;
+  if (C !== Cw) {
+    throw new RangeError(`${fn}: x has ${C} channels but w expects ${Cw} ${shapes}`);
+  }
+  if (b.shape[0] !== D) {
+    throw new RangeError(
+      `${fn}: b has ${b.shape[0]} entries but w has ${D} filters (b ${fmtShape(b.shape)}, w ${
+        fmtShape(w.shape)
+      })`,
+    );
+  }
+  const [sh, sw] = pairOption(fn, "stride", opts.stride, 1, [1, 1]);
+  const [ph, pw] = pairOption(fn, "padding", opts.padding, 0, [0, 0]);
+  if (kh > H + 2 * ph || kw > W + 2 * pw) {
+    throw new RangeError(
+      `${fn}: kernel [${kh},${kw}] is larger than the padded input [${H + 2 * ph},${W + 2 * pw}] ` +
+        `${shapes}, padding [${ph},${pw}]`,
+    );
+  }
+  return im2colTable({
+    channels: C,
+    height: H,
+    width: W,
+    kernel: [kh, kw],
+    stride: [sh, sw],
+    padding: [ph, pw],
+  });
+}
+
+/** Forward pass once the arguments are checked (see {@link convSetup}). */
+function convForwardChecked<T extends FloatArray>(
+  x: Tensor<T>,
+  w: Tensor<T>,
+  b: Tensor<T>,
+  table: Im2colTable,
+): ConvForwardResult<T> {
+  // x [N,C,H,W], w [D,C,kh,kw], b [D] -> y [N,D,Ho,Wo]
+  const N = x.shape[0], D = w.shape[0];
+  const K = table.rows, P = table.cols, CHW = table.inputSize;
+  const w_col = { data: w.data, rows: D, cols: K }; // [D, K]: w as stored
+  const y = zerosLike(x.data, N * D * P);
+  if (P === 1) {
+    // One output position per sample (the kernel covers the padded input, as in a fully
+    // connected layer): stack the samples' single columns as rows of x_cols [N, K] and make
+    // the whole batch one GEMM, y [N, D] = x_cols · w_colᵀ, which is already y's layout.
+    const x_cols = table.identity ? x.data : scratch(x.data, "conv.x_col", N * K);
+    if (!table.identity) {
+      for (let n = 0; n < N; n++) {
+        im2col(x.data.subarray(n * CHW, (n + 1) * CHW), table, {
+          out: x_cols.subarray(n * K, (n + 1) * K),
+        });
+      }
+    }
+    for (let n = 0; n < N; n++) y.set(b.data, n * D);
+    gemm({ data: x_cols, rows: N, cols: K }, w_col, { transB: true, beta: 1, out: y });
+  } else {
+    const x_col = scratch(x.data, "conv.x_col", K * P); // [K, P], reused for every sample
+    for (let n = 0; n < N; n++) {
+      im2col(x.data.subarray(n * CHW, (n + 1) * CHW), table, { out: x_col });
+      const y_n = y.subarray(n * D * P, (n + 1) * D * P); // [D, P]
+      for (let d = 0; d < D; d++) y_n.fill(b.data[d], d * P, (d + 1) * P);
+      gemm(w_col, { data: x_col, rows: K, cols: P }, { beta: 1, out: y_n });
+    }
+  }
+  const yShape = [N, D, table.outHeight, table.outWidth];
+  return { y: { shape: yShape, data: y }, cache: { x, w, table, yShape } };
+}
+
+/** Backward pass once dy is checked against the cache. */
+function convBackwardChecked<T extends FloatArray>(
+  dy: Tensor<T>,
+  cache: ConvCache<T>,
+): ConvGradients<T> {
+  // dy [N,D,Ho,Wo] -> dx [N,C,H,W], dw [D,C,kh,kw], db [D]
+  const { x, w, table } = cache;
+  const N = x.shape[0], D = w.shape[0];
+  const K = table.rows, P = table.cols, CHW = table.inputSize;
+  const w_col = { data: w.data, rows: D, cols: K };
+  const dY = dy.data;
+  const dx = zerosLike(x.data, N * CHW);
+  const dw = zerosLike(w.data, D * K);
+  const db = zerosLike(w.data, D);
+  // db[d] = Σ_n Σ_p dY[n, d, p]
+  for (let n = 0; n < N; n++) {
+    for (let d = 0; d < D; d++) {
+      let s = 0;
+      const o = (n * D + d) * P;
+      for (let p = 0; p < P; p++) s += dY[o + p];
+      db[d] += s;
+    }
+  }
+  if (P === 1) {
+    // The batched form of the per-sample formulas: dY is [N, D], x_cols [N, K].
+    // dW = dYᵀ · x_cols [D, K];  dx_cols = dY · w_col [N, K], then col2im per sample.
+    let x_cols = x.data;
+    if (!table.identity) {
+      x_cols = scratch(x.data, "conv.x_col", N * K);
+      for (let n = 0; n < N; n++) {
+        im2col(x.data.subarray(n * CHW, (n + 1) * CHW), table, {
+          out: x_cols.subarray(n * K, (n + 1) * K),
+        });
+      }
+    }
+    const dY_mat = { data: dY, rows: N, cols: D };
+    gemm(dY_mat, { data: x_cols, rows: N, cols: K }, { transA: true, out: dw });
+    if (table.identity) {
+      gemm(dY_mat, w_col, { out: dx });
+    } else {
+      const dx_cols = gemm(dY_mat, w_col, { out: scratch(x.data, "conv.dx_col", N * K) });
+      for (let n = 0; n < N; n++) {
+        addAt(
+          dx.subarray(n * CHW, (n + 1) * CHW),
+          table.indices,
+          dx_cols.subarray(n * K, (n + 1) * K),
+        );
+      }
+    }
+  } else {
+    const x_col = scratch(x.data, "conv.x_col", K * P); // [K, P]
+    const dx_col = scratch(x.data, "conv.dx_col", K * P); // [K, P]
+    for (let n = 0; n < N; n++) {
+      const dY_n = { data: dY.subarray(n * D * P, (n + 1) * D * P), rows: D, cols: P };
+      im2col(x.data.subarray(n * CHW, (n + 1) * CHW), table, { out: x_col });
+      // dW += dY_n · x_colᵀ   [D, P]·[P, K]
+      gemm(dY_n, { data: x_col, rows: K, cols: P }, { transB: true, beta: 1, out: dw });
+      // dx_col = w_colᵀ · dY_n   [K, D]·[D, P]; then col2im: the same table, used backwards
+      gemm(w_col, dY_n, { transA: true, out: dx_col });
+      addAt(dx.subarray(n * CHW, (n + 1) * CHW), table.indices, dx_col);
+    }
+  }
+  return {
+    dx: { shape: [...x.shape], data: dx },
+    dw: { shape: [...w.shape], data: dw },
+    db: { shape: [D], data: db },
+  };
+}
+
+/**
+ * The forward pass of a 2-D convolution (cross-correlation, as in PyTorch's `conv2d`).
+ *
+ * y[n, d, oh, ow] = b[d] + Σ_{c,i,j} w[d, c, i, j] · x[n, c, oh·sh − ph + i, ow·sw − pw + j],
+ * computed as y_n = w_col · im2col(x_n) + b.
+ *
+ * @param x Input [N, C, H, W].
+ * @param w Filters [D, C, kh, kw].
+ * @param b Bias [D].
+ * @param opts Stride and padding, one number or [rows, cols]; output size floored as PyTorch.
+ * @returns y [N, D, Ho, Wo] of x's array type, and the cache for {@link convBackward}.
+ * @throws {RangeError} On wrong ranks, channel or bias mismatch, a kernel larger than the padded
+ *   input, or a stride/padding that is not a positive (padding: non-negative) integer.
+ * @throws {TypeError} If x, w and b are not all Float32Array or all Float64Array.
+ *
+ * @example A 2×2 box filter over a 3×3 image
+ * ```ts
+ * import { convForward } from "./conv.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = { shape: [1, 1, 3, 3], data: new Float64Array([1, 2, 3, 4, 5, 6, 7, 8, 9]) };
+ * const w = { shape: [1, 1, 2, 2], data: new Float64Array([1, 1, 1, 1]) };
+ * const b = { shape: [1], data: new Float64Array([0]) };
+ * const { y } = convForward(x, w, b);
+ * assertEquals(y.shape, [1, 1, 2, 2]);
+ * assertEquals(Array.from(y.data), [12, 16, 24, 28]); // 1+2+4+5, 2+3+5+6, ...
+ * // stride 2 with padding 1 reads zeros at the border: windows at (-1,-1), (-1,1), (1,-1), (1,1)
+ * assertEquals(Array.from(convForward(x, w, b, { stride: 2, padding: 1 }).y.data), [1, 5, 11, 28]);
+ * ```
+ */
+export function convForward<T extends FloatArray>(
+  x: Tensor<T>,
+  w: Tensor<T>,
+  b: Tensor<T>,
+  opts: ConvOptions = {},
+): ConvForwardResult<T> {
+  const table = convSetup("convForward", x, w, b, opts);
+  return convForwardChecked(x, w, b, table);
+}
+
+/**
+ * The backward pass of {@link convForward}: dW = Σ_n dY_n · x_col_nᵀ, db = Σ dY,
+ * dX_n = col2im(w_colᵀ · dY_n).
+ *
+ * @param dy dL/dy [N, D, Ho, Wo], the shape and type of the forward output.
+ * @param cache The cache from {@link convForward}.
+ * @returns dx, dw, db with the shapes of x, w, b.
+ * @throws {RangeError} If dy's shape differs from y's.
+ * @throws {TypeError} If dy's type differs from x's or the cache is not a conv cache.
+ *
+ * @example The gradient of the sum of outputs
+ * ```ts
+ * import { convBackward, convForward } from "./conv.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = { shape: [1, 1, 3, 3], data: new Float64Array([1, 2, 3, 4, 5, 6, 7, 8, 9]) };
+ * const w = { shape: [1, 1, 2, 2], data: new Float64Array([1, 1, 1, 1]) };
+ * const b = { shape: [1], data: new Float64Array([0]) };
+ * const { cache } = convForward(x, w, b);
+ * const { dx, dw, db } = convBackward({ shape: [1, 1, 2, 2], data: new Float64Array(4).fill(1) }, cache);
+ * assertEquals(Array.from(dx.data), [1, 2, 1, 2, 4, 2, 1, 2, 1]); // windows covering each cell
+ * assertEquals(Array.from(dw.data), [12, 16, 24, 28]); // each tap sums the cells it reads
+ * assertEquals(Array.from(db.data), [4]);
+ * ```
+ */
+export function convBackward<T extends FloatArray>(
+  dy: Tensor<T>,
+  cache: ConvCache<T>,
+): ConvGradients<T> {
+  checkCache("convBackward", cache);
+  checkTensor("convBackward", "dy", dy);
+  checkShapeEquals("convBackward", "dy", dy, cache.yShape, "y");
+  checkSameType("convBackward", "x", cache.x, "dy", dy);
+  return convBackwardChecked(dy, cache);
+}
+
+function checkCache(fn: string, cache: unknown): void {
+  const c = cache as ConvCache | undefined;
+  if (typeof c !== "object" || c === null || c.table === undefined || c.x === undefined) {
+    throw new TypeError(`${fn}: cache must be the cache returned by the forward pass`);
+  }
+}
+
+/** Options of {@link Conv2D}. */
+export interface Conv2DOptions extends ConvOptions {
+  /** Input channels C. */
+  inChannels: number;
+  /** Output channels (filters) D. */
+  outChannels: number;
+  /** Kernel size, one number or [kh, kw]. */
+  kernelSize: number | [number, number];
+  /** Element type of the parameters; default "float32". */
+  dtype?: "float32" | "float64";
+  /** Random source for the initial weights; default `mulberry32(0)`. */
+  rng?: Rng;
+}
+
+/**
+ * A convolution layer holding its filters, bias, their gradients and the forward cache.
+ *
+ * @example
+ * ```ts
+ * import { Conv2D } from "./conv.ts";
+ * import { assertEquals } from "@std/assert";
+ * const conv = new Conv2D({ inChannels: 1, outChannels: 4, kernelSize: 3, padding: 1 });
+ * const y = conv.forward({ shape: [2, 1, 5, 5], data: new Float32Array(50).fill(1) });
+ * assertEquals(y.shape, [2, 4, 5, 5]);
+ * const dx = conv.backward({ shape: y.shape, data: new Float32Array(200).fill(1) });
+ * assertEquals(dx.shape, [2, 1, 5, 5]);
+ * assertEquals(conv.params()[1].grad.data[0], 2 * 25); // db = Σ dy over batch and positions
+ * ```
+ */
+export class Conv2D implements Layer {
+  /** The layer kind. */
+  readonly kind: string = "Conv2D";
+  /** Filters [D, C, kh, kw]. */
+  readonly w: Param;
+  /** Bias [D]. */
+  readonly b: Param;
+  /** Stride and padding. */
+  readonly options: ConvOptions;
+  #cache: ConvCache | undefined;
+
+  /**
+   * @param opts Channels, kernel size, stride, padding, dtype and the random source.
+   * @throws {RangeError} If a size is not a positive integer.
+   */
+  constructor(opts: Conv2DOptions) {
+    const { inChannels: C, outChannels: D } = opts;
+    const [kh, kw] = pairOption("Conv2D", "kernelSize", opts.kernelSize, 1, [0, 0]);
+    for (const [name, v] of [["inChannels", C], ["outChannels", D]] as const) {
+      if (!Number.isInteger(v) || v < 1) {
+        throw new RangeError(`Conv2D: ${name} must be a positive integer, got ${v}`);
+      }
+    }
+    pairOption("Conv2D", "stride", opts.stride, 1, [1, 1]);
+    pairOption("Conv2D", "padding", opts.padding, 0, [0, 0]);
+    const dtype = opts.dtype ?? "float32";
+    const rng = opts.rng ?? mulberry32(0);
+    const K = C * kh * kw;
+    const w = heNormal(D * K, { fanIn: K, dtype, rng });
+    this.w = {
+      name: "w",
+      value: { shape: [D, C, kh, kw], data: w },
+      grad: { shape: [D, C, kh, kw], data: zerosLike(w, w.length) },
+    };
+    this.b = {
+      name: "b",
+      value: { shape: [D], data: zerosLike(w, D) },
+      grad: { shape: [D], data: zerosLike(w, D) },
+    };
+    this.options = { stride: opts.stride, padding: opts.padding };
+  }
+
+  /**
+   * @param x Input [N, C, H, W].
+   * @returns y [N, D, Ho, Wo].
+   * @throws {RangeError} As {@link convForward}.
+   */
+  forward(x: Tensor): Tensor {
+    const { y, cache } = convForward(x, this.w.value, this.b.value, this.options);
+    this.#cache = cache;
+    return y;
+  }
+
+  /**
+   * @param dy dL/dy [N, D, Ho, Wo].
+   * @returns dL/dx [N, C, H, W]; dL/dw and dL/db go to the params' `grad`.
+   * @throws {Error} If called before `forward`; otherwise as {@link convBackward}.
+   */
+  backward(dy: Tensor): Tensor {
+    if (this.#cache === undefined) throw new Error("Conv2D.backward: call forward first");
+    const { dx, dw, db } = convBackward(dy, this.#cache);
+    this.w.grad.data.set(dw.data);
+    this.b.grad.data.set(db.data);
+    return dx;
+  }
+
+  /** @returns [w, b]. */
+  params(): Param[] {
+    return [this.w, this.b];
+  }
+}

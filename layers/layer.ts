@@ -1,0 +1,42 @@
+/**
+ * The shape every layer class shares, so networks can be composed from them: forward keeps
+ * what backward needs, backward returns the gradient with respect to the input and leaves the
+ * parameter gradients in `params()`.
+ *
+ * @module
+ */
+
+import type { Tensor } from "../tensor.ts";
+
+/** A trainable array and its gradient, which `backward` overwrites (it does not accumulate). */
+export interface Param {
+  /** A short name, unique within its layer, as `"w"` or `"b"`. */
+  readonly name: string;
+  /** The current values; optimisers update `value.data` in place. */
+  readonly value: Tensor;
+  /** dLoss/dvalue from the last `backward`, same shape and type as `value`. */
+  readonly grad: Tensor;
+}
+
+/**
+ * A layer with forward and backward side by side.
+ *
+ * @example Any object of this form composes
+ * ```ts
+ * import type { Layer } from "./layer.ts";
+ * import { ReLU } from "./relu.ts";
+ * const layer: Layer = new ReLU();
+ * const y = layer.forward({ shape: [1, 2], data: new Float64Array([-1, 2]) });
+ * console.assert(y.data[0] === 0 && y.data[1] === 2);
+ * ```
+ */
+export interface Layer {
+  /** The layer kind, as `"Conv2D"`. */
+  readonly kind: string;
+  /** Computes the output and caches what `backward` needs. */
+  forward(x: Tensor): Tensor;
+  /** Takes dLoss/dy of the last forward, fills the parameter gradients, returns dLoss/dx. */
+  backward(dy: Tensor): Tensor;
+  /** The trainable parameters (empty for ReLU and pooling). */
+  params(): Param[];
+}

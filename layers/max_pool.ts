@@ -1,0 +1,216 @@
+/**
+ * Max pooling through im2col: each (sample, channel) slice is a one-channel image [1, H, W];
+ * its im2col has one column per pooling window, so the output is the per-column max. The
+ * backward pass sends each gradient to the one input cell that won its window:
+ * dx = addAt(0, route, dy), where route[o] = the flat index in x of output o's winner — the
+ * im2col table entry of the winning row, so the routing is the same table used backwards.
+ *
+ * @module
+ */
+
+import type { FloatArray, Tensor } from "../tensor.ts";
+import { im2col, im2colTable } from "../kernels/im2col.ts";
+import { maxPoolColumns } from "../kernels/max_pool.ts";
+import { addAt } from "../kernels/add_at.ts";
+import { scratch } from "../kernels/_scratch.ts";
+import {
+  checkSameType,
+  checkShapeEquals,
+  checkTensor,
+  fmtShape,
+  pairOption,
+  zerosLike,
+} from "../_validate.ts";
+import type { Layer, Param } from "./layer.ts";
+
+/** Window size and stride of a max pool, one number for both axes or [rows, cols]. */
+export interface MaxPoolOptions {
+  /** The window [kh, kw]. */
+  size: number | [number, number];
+  /** The step between windows; default `size` (non-overlapping windows). */
+  stride?: number | [number, number];
+}
+
+/** What {@link maxPoolBackward} needs from the forward pass. Treat it as opaque. */
+export interface MaxPoolCache<T extends FloatArray = FloatArray> {
+  /** The input shape [N, C, H, W]. */
+  readonly xShape: readonly number[];
+  /** The output shape [N, C, Ho, Wo], which dy must have. */
+  readonly yShape: readonly number[];
+  /** For each output element, the flat index in x of its window's maximum. */
+  readonly route: Int32Array;
+  /** An empty array of x's type (to check dy's type and make dx). */
+  readonly like: T;
+}
+
+/** The result of {@link maxPoolForward}. */
+export interface MaxPoolForwardResult<T extends FloatArray = FloatArray> {
+  /** y [N, C, Ho, Wo]. */
+  readonly y: Tensor<T>;
+  /** For {@link maxPoolBackward}. */
+  readonly cache: MaxPoolCache<T>;
+}
+
+/**
+ * y[n, c, oh, ow] = max over the window at (oh·sh, ow·sw) of x[n, c]; no padding, output size
+ * floor((H − kh) / sh) + 1 as PyTorch. Ties go to the window's first cell in row-major order.
+ *
+ * @param x Input [N, C, H, W].
+ * @param opts `size` and `stride` (default `size`), one number or [rows, cols].
+ * @returns y [N, C, Ho, Wo] of x's type, and the cache for {@link maxPoolBackward}.
+ * @throws {RangeError} If x is not 4-D, a size or stride is not a positive integer, or the
+ *   window is larger than the input.
+ * @throws {TypeError} If x is not a tensor of Float32Array or Float64Array.
+ *
+ * @example 2×2 windows, stride 2
+ * ```ts
+ * import { maxPoolForward } from "./max_pool.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = {
+ *   shape: [1, 1, 4, 4],
+ *   data: new Float64Array([1, 2, 0, 0, 3, 4, 0, 9, 5, 0, 1, 1, 0, 6, 1, 2]),
+ * };
+ * const { y } = maxPoolForward(x, { size: 2 });
+ * assertEquals(y.shape, [1, 1, 2, 2]);
+ * assertEquals(Array.from(y.data), [4, 9, 6, 2]);
+ * ```
+ */
+export function maxPoolForward<T extends FloatArray>(
+  x: Tensor<T>,
+  opts: MaxPoolOptions,
+): MaxPoolForwardResult<T> {
+  const fn = "maxPoolForward";
+  checkTensor(fn, "x", x, 4);
+  if (typeof opts !== "object" || opts === null) {
+    throw new TypeError(`${fn}: opts must be an object with a size, as { size: 2 }`);
+  }
+  if (opts.size === undefined) throw new TypeError(`${fn}: opts.size is required, as { size: 2 }`);
+  const [kh, kw] = pairOption(fn, "size", opts.size, 1, [1, 1]);
+  const [sh, sw] = pairOption(fn, "stride", opts.stride, 1, [kh, kw]);
+  const [N, C, H, W] = x.shape;
+  if (kh > H || kw > W) {
+    throw new RangeError(
+      `${fn}: window [${kh},${kw}] is larger than the input (x ${fmtShape(x.shape)})`,
+    );
+  }
+  // x [N,C,H,W] as N·C one-channel images [1,H,W]; x_col [kh·kw, Ho·Wo] per image
+  const table = im2colTable({
+    channels: 1,
+    height: H,
+    width: W,
+    kernel: [kh, kw],
+    stride: [sh, sw],
+  });
+  const R = table.rows, P = table.cols, HW = H * W;
+  const y = zerosLike(x.data, N * C * P);
+  const route = new Int32Array(N * C * P);
+  const x_col = scratch(x.data, "pool.x_col", R * P);
+  const argmax = new Int32Array(P);
+  const idx = table.indices;
+  for (let s = 0; s < N * C; s++) {
+    im2col(x.data.subarray(s * HW, (s + 1) * HW), table, { out: x_col });
+    maxPoolColumns(x_col, { rows: R, cols: P, max: y.subarray(s * P, (s + 1) * P), argmax });
+    // the winner of column p is row argmax[p]; the table says which cell of x that is
+    for (let p = 0; p < P; p++) route[s * P + p] = s * HW + idx[argmax[p] * P + p];
+  }
+  const yShape = [N, C, table.outHeight, table.outWidth];
+  return {
+    y: { shape: yShape, data: y },
+    cache: { xShape: [...x.shape], yShape, route, like: zerosLike(x.data, 0) },
+  };
+}
+
+/**
+ * The backward pass of {@link maxPoolForward}: each dy goes to its window's winner, and a cell
+ * that wins several overlapping windows receives their sum (`addAt`).
+ *
+ * @param dy dL/dy [N, C, Ho, Wo].
+ * @param cache The cache from {@link maxPoolForward}.
+ * @returns dL/dx [N, C, H, W].
+ * @throws {RangeError} If dy's shape differs from y's.
+ * @throws {TypeError} If dy's type differs from x's or the cache is not a max-pool cache.
+ *
+ * @example Overlapping windows: the centre wins all four, so it collects all four gradients
+ * ```ts
+ * import { maxPoolBackward, maxPoolForward } from "./max_pool.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = { shape: [1, 1, 3, 3], data: new Float64Array([0, 0, 0, 0, 9, 0, 0, 0, 0]) };
+ * const { y, cache } = maxPoolForward(x, { size: 2, stride: 1 });
+ * assertEquals(Array.from(y.data), [9, 9, 9, 9]);
+ * const dx = maxPoolBackward({ shape: [1, 1, 2, 2], data: new Float64Array([1, 2, 3, 4]) }, cache);
+ * assertEquals(Array.from(dx.data), [0, 0, 0, 0, 10, 0, 0, 0, 0]);
+ * ```
+ */
+export function maxPoolBackward<T extends FloatArray>(
+  dy: Tensor<T>,
+  cache: MaxPoolCache<T>,
+): Tensor<T> {
+  const fn = "maxPoolBackward";
+  if (typeof cache !== "object" || cache === null || !(cache.route instanceof Int32Array)) {
+    throw new TypeError(`${fn}: cache must be the cache returned by maxPoolForward`);
+  }
+  checkTensor(fn, "dy", dy);
+  checkShapeEquals(fn, "dy", dy, cache.yShape, "y");
+  checkSameType(fn, "x", { shape: cache.xShape, data: cache.like }, "dy", dy);
+  const [N, C, H, W] = cache.xShape;
+  const dx = zerosLike(cache.like, N * C * H * W);
+  addAt(dx, cache.route, dy.data);
+  return { shape: [...cache.xShape], data: dx };
+}
+
+/**
+ * A max-pooling layer (no parameters) holding the forward cache.
+ *
+ * @example
+ * ```ts
+ * import { MaxPool2D } from "./max_pool.ts";
+ * import { assertEquals } from "@std/assert";
+ * const pool = new MaxPool2D({ size: 2 });
+ * const y = pool.forward({ shape: [1, 2, 4, 4], data: new Float32Array(32).map((_, i) => i) });
+ * assertEquals(y.shape, [1, 2, 2, 2]);
+ * assertEquals(Array.from(y.data), [5, 7, 13, 15, 21, 23, 29, 31]);
+ * ```
+ */
+export class MaxPool2D implements Layer {
+  /** The layer kind. */
+  readonly kind: string = "MaxPool2D";
+  /** Window size and stride. */
+  readonly options: MaxPoolOptions;
+  #cache: MaxPoolCache | undefined;
+
+  /**
+   * @param opts Window `size` and `stride` (default `size`).
+   * @throws {RangeError} If a size or stride is not a positive integer.
+   */
+  constructor(opts: MaxPoolOptions) {
+    pairOption("MaxPool2D", "size", opts.size, 1, [1, 1]);
+    pairOption("MaxPool2D", "stride", opts.stride, 1, [1, 1]);
+    this.options = { size: opts.size, stride: opts.stride };
+  }
+
+  /**
+   * @param x Input [N, C, H, W].
+   * @returns y [N, C, Ho, Wo].
+   * @throws {RangeError} As {@link maxPoolForward}.
+   */
+  forward(x: Tensor): Tensor {
+    const { y, cache } = maxPoolForward(x, this.options);
+    this.#cache = cache;
+    return y;
+  }
+
+  /**
+   * @param dy dL/dy [N, C, Ho, Wo].
+   * @returns dL/dx [N, C, H, W].
+   * @throws {Error} If called before `forward`; otherwise as {@link maxPoolBackward}.
+   */
+  backward(dy: Tensor): Tensor {
+    if (this.#cache === undefined) throw new Error("MaxPool2D.backward: call forward first");
+    return maxPoolBackward(dy, this.#cache);
+  }
+
+  /** @returns [] (no parameters). */
+  params(): Param[] {
+    return [];
+  }
+}

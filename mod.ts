@@ -1,0 +1,66 @@
+/**
+ * convprop: forward and backward propagation for convolutional networks, written the way the
+ * derivation explains them. Convolution is im2col (a gather through a precomputed index table)
+ * followed by one matrix multiply; its gradient with respect to the input is the same table
+ * used backwards (`addAt`, numpy's `add.at`, which is col2im).
+ *
+ * @example One conv layer, forward and backward
+ * ```ts
+ * import { convBackward, convForward, tensor } from "./mod.ts";
+ * const x = tensor([1, 1, 3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+ * const w = tensor([1, 1, 2, 2], [1, 0, 0, 1]); // adds a pixel to its lower-right neighbour
+ * const b = tensor([1], [0.5]);
+ * const { y, cache } = convForward(x, w, b);
+ * console.assert(y.shape.join() === "1,1,2,2" && y.data[0] === 1 + 5 + 0.5);
+ * const { dx } = convBackward(tensor([1, 1, 2, 2], [1, 1, 1, 1]), cache);
+ * console.assert(dx.data[4] === 2); // the centre pixel feeds two outputs through each tap
+ * ```
+ *
+ * @module
+ */
+
+export type { FloatArray, Tensor } from "./tensor.ts";
+export { sizeOf, tensor } from "./tensor.ts";
+export type { Rng } from "./random.ts";
+export { heNormal, mulberry32, normal } from "./random.ts";
+
+export type { GemmOptions, Matrix } from "./kernels/gemm.ts";
+export { gemm } from "./kernels/gemm.ts";
+export { addAt } from "./kernels/add_at.ts";
+
+export type { Layer, Param } from "./layers/layer.ts";
+export type {
+  Conv2DOptions,
+  ConvCache,
+  ConvForwardResult,
+  ConvGradients,
+  ConvOptions,
+} from "./layers/conv.ts";
+export { Conv2D, convBackward, convForward } from "./layers/conv.ts";
+export type {
+  FcCache,
+  FcForwardResult,
+  FcGradients,
+  FullyConnectedOptions,
+} from "./layers/fully_connected.ts";
+export { fcBackward, fcForward, FullyConnected } from "./layers/fully_connected.ts";
+export type { MaxPoolCache, MaxPoolForwardResult, MaxPoolOptions } from "./layers/max_pool.ts";
+export { MaxPool2D, maxPoolBackward, maxPoolForward } from "./layers/max_pool.ts";
+export type { ReluCache, ReluForwardResult } from "./layers/relu.ts";
+export { ReLU, reluBackward, reluForward } from "./layers/relu.ts";
+export type { SoftmaxCrossEntropyResult } from "./layers/softmax_cross_entropy.ts";
+export {
+  softmax,
+  SoftmaxCrossEntropy,
+  softmaxCrossEntropy,
+} from "./layers/softmax_cross_entropy.ts";
+
+export type {
+  Col2imOptions,
+  Im2colGeometry,
+  Im2colOptions,
+  Im2colTable,
+} from "./kernels/im2col.ts";
+export { col2im, im2col, im2colTable } from "./kernels/im2col.ts";
+export type { ColumnMax, MaxPoolColumnsOptions } from "./kernels/max_pool.ts";
+export { maxPoolColumns } from "./kernels/max_pool.ts";
