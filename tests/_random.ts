@@ -1,0 +1,46 @@
+// Test helpers: seeded random tensors, so every test run sees the same numbers.
+
+import { mulberry32, type Rng } from "../random.ts";
+
+/** A seeded uniform source for tests. */
+export function rngFor(seed: number): Rng {
+  return mulberry32(seed);
+}
+
+/** Uniform numbers in [-1, 1) of the requested type. */
+export function randomArray<T extends Float32Array | Float64Array>(
+  rng: Rng,
+  n: number,
+  Type: { new (n: number): T },
+): T {
+  const a = new Type(n);
+  for (let i = 0; i < n; i++) a[i] = 2 * rng() - 1;
+  return a;
+}
+
+/** A random integer in [lo, hi]. */
+export function randInt(rng: Rng, lo: number, hi: number): number {
+  return lo + Math.floor(rng() * (hi - lo + 1));
+}
+
+/** Σ a_i b_i in float64. */
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** max_i |a_i − b_i|. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** max_i |a_i|, at least 1: the scale errors are measured against. */
+export function scaleOf(a: ArrayLike<number>): number {
+  let m = 1;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
