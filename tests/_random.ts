@@ -11,9 +11,9 @@ export function rngFor(seed: number): Rng {
 export function randomArray<T extends Float32Array | Float64Array>(
   rng: Rng,
   n: number,
-  Type: { new (n: number): T },
+  Type: { new (n: number): T } | Float32ArrayConstructor | Float64ArrayConstructor,
 ): T {
-  const a = new Type(n);
+  const a = new Type(n) as T;
   for (let i = 0; i < n; i++) a[i] = 2 * rng() - 1;
   return a;
 }
