@@ -119,7 +119,9 @@ export function pairOption(
   value: unknown,
   min: number,
   fallback: [number, number],
+  context = "",
 ): [number, number] {
+  const ctx = context === "" ? "" : ` ${context}`;
   if (value === undefined) return fallback;
   const pair = typeof value === "number"
     ? [value, value]
@@ -128,7 +130,7 @@ export function pairOption(
     : null;
   if (pair === null) {
     throw new TypeError(
-      `${fn}: ${name} must be a number or a [rows, cols] pair, got ${JSON.stringify(value)}`,
+      `${fn}: ${name} must be a number or a [rows, cols] pair, got ${JSON.stringify(value)}${ctx}`,
     );
   }
   for (const v of pair) {
@@ -136,7 +138,7 @@ export function pairOption(
       throw new RangeError(
         `${fn}: ${name} must be ${min === 0 ? "a non-negative" : "a positive"} integer, got ${
           JSON.stringify(value)
-        }`,
+        }${ctx}`,
       );
     }
   }

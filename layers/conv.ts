@@ -91,8 +91,8 @@ function convSetup(
       })`,
     );
   }
-  const [sh, sw] = pairOption(fn, "stride", opts.stride, 1, [1, 1]);
-  const [ph, pw] = pairOption(fn, "padding", opts.padding, 0, [0, 0]);
+  const [sh, sw] = pairOption(fn, "stride", opts.stride, 1, [1, 1], shapes);
+  const [ph, pw] = pairOption(fn, "padding", opts.padding, 0, [0, 0], shapes);
   if (kh > H + 2 * ph || kw > W + 2 * pw) {
     throw new RangeError(
       `${fn}: kernel [${kh},${kw}] is larger than the padded input [${H + 2 * ph},${W + 2 * pw}] ` +

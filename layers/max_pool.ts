@@ -85,12 +85,13 @@ export function maxPoolForward<T extends FloatArray>(
     throw new TypeError(`${fn}: opts must be an object with a size, as { size: 2 }`);
   }
   if (opts.size === undefined) throw new TypeError(`${fn}: opts.size is required, as { size: 2 }`);
-  const [kh, kw] = pairOption(fn, "size", opts.size, 1, [1, 1]);
-  const [sh, sw] = pairOption(fn, "stride", opts.stride, 1, [kh, kw]);
+  const ctx = `(x ${fmtShape(x.shape)})`;
+  const [kh, kw] = pairOption(fn, "size", opts.size, 1, [1, 1], ctx);
+  const [sh, sw] = pairOption(fn, "stride", opts.stride, 1, [kh, kw], ctx);
   const [N, C, H, W] = x.shape;
   if (kh > H || kw > W) {
     throw new RangeError(
-      `${fn}: window [${kh},${kw}] is larger than the input (x ${fmtShape(x.shape)})`,
+      `${fn}: size [${kh},${kw}] (the window) is larger than the input ${ctx}`,
     );
   }
   // x [N,C,H,W] as N·C one-channel images [1,H,W]; x_col [kh·kw, Ho·Wo] per image
