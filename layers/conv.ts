@@ -339,6 +339,8 @@ export class Conv2D implements Layer {
   #cache: ConvCache | undefined;
 
   /**
+   * Creates the layer; parameters (if any) start freshly initialised.
+   *
    * @param opts Channels, kernel size, stride, padding, dtype and the random source.
    * @throws {RangeError} If a size is not a positive integer.
    */
@@ -370,6 +372,8 @@ export class Conv2D implements Layer {
   }
 
   /**
+   * Runs the forward pass and keeps its cache for `backward`.
+   *
    * @param x Input [N, C, H, W].
    * @returns y [N, D, Ho, Wo].
    * @throws {RangeError} As {@link convForward}.
@@ -381,6 +385,8 @@ export class Conv2D implements Layer {
   }
 
   /**
+   * Runs the backward pass of the last `forward`; parameter gradients are overwritten.
+   *
    * @param dy dL/dy [N, D, Ho, Wo].
    * @returns dL/dx [N, C, H, W]; dL/dw and dL/db go to the params' `grad`.
    * @throws {Error} If called before `forward`; otherwise as {@link convBackward}.
@@ -393,7 +399,11 @@ export class Conv2D implements Layer {
     return dx;
   }
 
-  /** @returns [w, b]. */
+  /**
+   * The trainable parameters, in a fixed order.
+   *
+   * @returns [w, b].
+   */
   params(): Param[] {
     return [this.w, this.b];
   }

@@ -191,6 +191,8 @@ export class FullyConnected implements Layer {
   #cache: FcCache | undefined;
 
   /**
+   * Creates the layer; parameters (if any) start freshly initialised.
+   *
    * @param opts Sizes, dtype and the random source.
    * @throws {RangeError} If a size is not a positive integer.
    */
@@ -219,6 +221,8 @@ export class FullyConnected implements Layer {
   }
 
   /**
+   * Runs the forward pass and keeps its cache for `backward`.
+   *
    * @param x Input [N, ...] with K features per sample.
    * @returns y [N, D].
    * @throws {RangeError} As {@link fcForward}.
@@ -230,6 +234,8 @@ export class FullyConnected implements Layer {
   }
 
   /**
+   * Runs the backward pass of the last `forward`; parameter gradients are overwritten.
+   *
    * @param dy dL/dy [N, D].
    * @returns dL/dx in the input's shape; dL/dw and dL/db go to the params' `grad`.
    * @throws {Error} If called before `forward`; otherwise as {@link fcBackward}.
@@ -242,7 +248,11 @@ export class FullyConnected implements Layer {
     return dx;
   }
 
-  /** @returns [w, b]. */
+  /**
+   * The trainable parameters, in a fixed order.
+   *
+   * @returns [w, b].
+   */
   params(): Param[] {
     return [this.w, this.b];
   }

@@ -180,6 +180,8 @@ export class MaxPool2D implements Layer {
   #cache: MaxPoolCache | undefined;
 
   /**
+   * Creates the layer; parameters (if any) start freshly initialised.
+   *
    * @param opts Window `size` and `stride` (default `size`).
    * @throws {RangeError} If a size or stride is not a positive integer.
    */
@@ -190,6 +192,8 @@ export class MaxPool2D implements Layer {
   }
 
   /**
+   * Runs the forward pass and keeps its cache for `backward`.
+   *
    * @param x Input [N, C, H, W].
    * @returns y [N, C, Ho, Wo].
    * @throws {RangeError} As {@link maxPoolForward}.
@@ -201,6 +205,8 @@ export class MaxPool2D implements Layer {
   }
 
   /**
+   * Runs the backward pass of the last `forward`; parameter gradients are overwritten.
+   *
    * @param dy dL/dy [N, C, Ho, Wo].
    * @returns dL/dx [N, C, H, W].
    * @throws {Error} If called before `forward`; otherwise as {@link maxPoolBackward}.
@@ -210,7 +216,11 @@ export class MaxPool2D implements Layer {
     return maxPoolBackward(dy, this.#cache);
   }
 
-  /** @returns [] (no parameters). */
+  /**
+   * The trainable parameters, in a fixed order.
+   *
+   * @returns [] (no parameters).
+   */
   params(): Param[] {
     return [];
   }

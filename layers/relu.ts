@@ -100,6 +100,8 @@ export class ReLU implements Layer {
   #cache: ReluCache | undefined;
 
   /**
+   * Runs the forward pass and keeps its cache for `backward`.
+   *
    * @param x Any tensor.
    * @returns max(0, x).
    * @throws {TypeError} As {@link reluForward}.
@@ -111,6 +113,8 @@ export class ReLU implements Layer {
   }
 
   /**
+   * Runs the backward pass of the last `forward`; parameter gradients are overwritten.
+   *
    * @param dy dL/dy.
    * @returns dL/dx.
    * @throws {Error} If called before `forward`; otherwise as {@link reluBackward}.
@@ -120,7 +124,11 @@ export class ReLU implements Layer {
     return reluBackward(dy, this.#cache);
   }
 
-  /** @returns [] (no parameters). */
+  /**
+   * The trainable parameters, in a fixed order.
+   *
+   * @returns [] (no parameters).
+   */
   params(): Param[] {
     return [];
   }

@@ -146,6 +146,8 @@ export class SoftmaxCrossEntropy {
   #dlogits: Tensor | undefined;
 
   /**
+   * Runs the forward pass and keeps its cache for `backward`.
+   *
    * @param logits [N, K].
    * @param labels N class indices.
    * @returns The mean loss.
@@ -159,6 +161,8 @@ export class SoftmaxCrossEntropy {
   }
 
   /**
+   * Runs the backward pass of the last `forward`; parameter gradients are overwritten.
+   *
    * @returns dL/dlogits of the last forward, [N, K].
    * @throws {Error} If called before `forward`.
    */
@@ -170,6 +174,8 @@ export class SoftmaxCrossEntropy {
   }
 
   /**
+   * The class probabilities (softmax) of the last forward.
+   *
    * @returns softmax of the last forward's logits, [N, K].
    * @throws {Error} If called before `forward`.
    */
