@@ -24,8 +24,8 @@ export { sizeOf, tensor } from "./tensor.ts";
 export type { Rng } from "./random.ts";
 export { heNormal, mulberry32, normal } from "./random.ts";
 
-export type { GemmOptions, Matrix } from "./kernels/gemm.ts";
-export { gemm } from "./kernels/gemm.ts";
+export type { GemmBackend, GemmOptions, Matrix } from "./kernels/gemm.ts";
+export { gemm, gemmSimdAvailable } from "./kernels/gemm.ts";
 export { addAt } from "./kernels/add_at.ts";
 
 export type { Layer, Param } from "./layers/layer.ts";

@@ -1,0 +1,232 @@
+/**
+ * The WebAssembly SIMD path of `gemm` for Float32Array (private to kernels/gemm.ts).
+ *
+ * The compute kernel is kernels/gemm_simd.wat (3×8 tiles of f32x4 accumulators); this file is its
+ * driver: the same cache blocking as the TypeScript path, writing the blocks of op(A) and op(B)
+ * straight into the module's memory in the order the kernel reads them.
+ *
+ * Memory. WebAssembly code can only touch its own linear memory, so every call copies in and out.
+ * Copy-in: each block of op(A) is packed (kernels/_gemm_pack.ts); each block of op(B) is copied
+ * row by row with a memcpy when B's rows are contiguous and long, or packed otherwise; each C
+ * block is copied in only when its old value is needed (beta ≠ 0, or a later k block adding to
+ * the earlier ones). Copy-out: each C block, row by row, after the kernel has written it. The
+ * memory holds one block of each at a time, laid out as
+ *
+ *     [ A block: mc·kc | B block: kc·ldb or kc·nc | C block: mc·nc ]   float32, 64-byte aligned
+ *
+ * so its size is bounded by the block sizes below (about 1.3 MiB), whatever the problem size. It
+ * is grown on demand (a grow detaches the old ArrayBuffer, so the Float32Array view is remade)
+ * and then reused by every later call: nothing accumulates across calls, and the only state kept
+ * is that one module instance.
+ *
+ * @module
+ */
+
+import { blockSize, packPanels } from "./_gemm_pack.ts";
+import { GEMM_SIMD_WASM_BASE64 } from "./_gemm_simd_wasm.ts";
+
+/** Tile of the wasm micro-kernel: 3 rows × 8 columns (6 f32x4 accumulators). */
+const MR = 3, NR = 8;
+
+// Cache blocks, in float32 elements (4 bytes), for an L1 of 32–48 KiB and an L2 of 256 KiB–1 MiB:
+// - KC = 512: while one tile is computed, its A micro-panel (KC·MR·4 = 6 KiB) and B micro-panel
+//   (KC·NR·4 = 16 KiB packed; KC cache lines, shared with the next micro-panel, when B is copied
+//   row by row) stay in L1. 512 rather than 256 halves the passes over C (each k block copies
+//   the C block in and out; measured 2–5% faster), and the layer shapes' k (25, 500, 576, 800)
+//   take one or two blocks.
+// - MC = 63 (21 tiles): the packed A block (MC·KC·4 = 126 KiB) stays in L2 (half of a 256 KiB
+//   L2) while the kernel sweeps the B micro-panels across it. 126 measured the same here.
+// - NC = 512: the B block (KC·NC·4 = 1 MiB) is reused by every A block, from L2 or L3; the C
+//   block is MC·NC·4 = 126 KiB.
+// Each extent is split into equal blocks (blockSize: k = 576 → two of 288, not 512 + 64), so no
+// block is a sliver.
+const MC = 63, KC = 512, NC = 512;
+
+/** B blocks at least this wide are copied row by row instead of packed (see gemmSimd). */
+const ROW_COPY_MIN = 96;
+
+/** The instantiated kernel, or null when this runtime cannot run it. */
+interface Kernel {
+  memory: WebAssembly.Memory;
+  /** Float32 view of `memory`; remade after every grow. */
+  f32: Float32Array;
+  /** gemm_simd.wat's `block`: C = alpha·Ap·Bp + beta·C on one block (byte addresses). */
+  block: (
+    mc: number,
+    nc: number,
+    kc: number,
+    pa: number,
+    pb: number,
+    bstep: number,
+    bpanel: number,
+    c: number,
+    ldc: number,
+    alpha: number,
+    beta: number,
+  ) => void;
+}
+
+let kernel: Kernel | null | undefined; // undefined: not tried yet
+
+function loadKernel(): Kernel | null {
+  if (kernel !== undefined) return kernel;
+  kernel = null;
+  try {
+    if (typeof WebAssembly !== "object") return null;
+    const bytes = Uint8Array.from(
+      atob(GEMM_SIMD_WASM_BASE64),
+      (ch) => ch.charCodeAt(0),
+    );
+    // Feature detection: validating the module itself tells whether this runtime accepts every
+    // SIMD instruction the kernel uses (a runtime without SIMD128 rejects it).
+    if (!WebAssembly.validate(bytes)) return null;
+    // Synchronous compile: the module is ~1 KiB, under the 4 KiB that browsers allow on the main
+    // thread.
+    const instance = new WebAssembly.Instance(
+      new WebAssembly.Module(bytes),
+      {},
+    );
+    const memory = instance.exports.memory as WebAssembly.Memory;
+    kernel = {
+      memory,
+      f32: new Float32Array(memory.buffer),
+      block: instance.exports.block as Kernel["block"],
+    };
+  } catch {
+    kernel = null; // e.g. a content security policy that forbids WebAssembly: use TypeScript
+  }
+  return kernel;
+}
+
+/**
+ * Whether the WebAssembly SIMD kernel runs here (WebAssembly with SIMD128, as in Deno, Node ≥ 16
+ * and current browsers). The first call instantiates the module.
+ *
+ * @returns true when {@link gemmSimd} can be used.
+ *
+ * @example
+ * ```ts
+ * import { simdAvailable } from "./_gemm_simd.ts";
+ * console.assert(typeof simdAvailable() === "boolean");
+ * ```
+ */
+export function simdAvailable(): boolean {
+  return loadKernel() !== null;
+}
+
+function roundUp(x: number, r: number): number {
+  return Math.ceil(x / r) * r;
+}
+
+/**
+ * C = alpha·op(A)·op(B) + beta·C in float32 on the WebAssembly SIMD kernel, where
+ * op(A)[i, p] = a[i·rsA + p·csA] and op(B)[p, j] = b[p·rsB + j·csB] (the strides encode the
+ * transposes). Arguments are trusted: kernels/gemm.ts has validated them, and m, n, k ≥ 1.
+ *
+ * Sums are accumulated in float32 (f32x4 lanes, k-step order), so results differ from the
+ * TypeScript path (float64 accumulation) by rounding, within the usual k·eps bound. alpha and
+ * beta are rounded to float32.
+ *
+ * @param a A's data.
+ * @param rsA Distance between rows of op(A).
+ * @param csA Distance between columns of op(A).
+ * @param b B's data.
+ * @param rsB Distance between rows of op(B).
+ * @param csB Distance between columns of op(B).
+ * @param m Rows of op(A) and C.
+ * @param n Columns of op(B) and C.
+ * @param k Columns of op(A), rows of op(B).
+ * @param alpha Scale of the product.
+ * @param beta Scale of the old C (0: C is not read).
+ * @param c C [m, n], row-major, written in place.
+ * @returns Nothing; `c` holds the result.
+ * @throws {Error} If the kernel is not available ({@link simdAvailable} is false).
+ *
+ * @example A 2×2 product
+ * ```ts
+ * import { gemmSimd, simdAvailable } from "./_gemm_simd.ts";
+ * import { assertEquals } from "@std/assert";
+ * if (simdAvailable()) {
+ *   const a = new Float32Array([1, 2, 3, 4]), b = new Float32Array([5, 6, 7, 8]);
+ *   const c = new Float32Array(4);
+ *   gemmSimd(a, 2, 1, b, 2, 1, 2, 2, 2, 1, 0, c);
+ *   assertEquals(Array.from(c), [19, 22, 43, 50]);
+ * }
+ * ```
+ */
+export function gemmSimd(
+  a: Float32Array,
+  rsA: number,
+  csA: number,
+  b: Float32Array,
+  rsB: number,
+  csB: number,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  beta: number,
+  c: Float32Array,
+): void {
+  const kern = loadKernel();
+  if (kern === null) throw new Error("gemm: WebAssembly SIMD is not available in this runtime");
+  const mcMax = blockSize(m, MC, MR), ncMax = blockSize(n, NC, NR), kcMax = blockSize(k, KC, 1);
+  // How op(B) goes into the memory (the two layouts of gemm_simd.wat's header):
+  // - B's rows are contiguous (B not transposed): each row of the block is copied as it is,
+  //   one TypedArray.set (a memcpy) per k step, into rows ldb floats apart. ldb is an odd number
+  //   of 64-byte cache lines: with a power-of-two stride (nc = 512: 2 KiB) the kc rows that one
+  //   micro-panel touches would all fall in the same few L1 sets and evict each other (measured
+  //   29 vs 41 GFLOP/s at kc = 512); padded, it runs as fast as the packed layout.
+  // - otherwise (B transposed, or rows too short to pay for one TypedArray.set call each, about
+  //   35 ns: packing costs ~0.3 ns per value, so it wins below ~96 columns): the 8 values of a
+  //   k step are gathered once into packed micro-panels (kernels/_gemm_pack.ts).
+  const rowMajorB = csB === 1 && ncMax >= ROW_COPY_MIN;
+  let ldb = roundUp(ncMax, 16);
+  if ((ldb / 16) % 2 === 0) ldb += 16;
+  // Layout of the memory for this call (float32 indices; ×4 for byte addresses). Each region
+  // starts on a 64-byte boundary, so the kernel's 16-byte loads and stores of B and C are aligned.
+  const pa = 0, pb = roundUp(pa + mcMax * kcMax, 16);
+  const pc = roundUp(pb + kcMax * (rowMajorB ? ldb : ncMax), 16), end = pc + mcMax * ncMax;
+  if (kern.memory.buffer.byteLength < end * 4) {
+    kern.memory.grow(Math.ceil((end * 4 - kern.memory.buffer.byteLength) / 65536));
+    kern.f32 = new Float32Array(kern.memory.buffer);
+  }
+  const f32 = kern.f32, block = kern.block;
+  // jc: one column panel of C and op(B) at a time (NC wide), so the copied B block is bounded
+  // and reused by every A block below it.
+  for (let jc = 0; jc < n; jc += ncMax) {
+    const nc = Math.min(ncMax, n - jc), ncPad = roundUp(nc, NR);
+    // pc: one k block at a time (KC deep), so a B micro-panel fits L1; the first writes beta·C,
+    // the next ones add to it.
+    for (let p0 = 0; p0 < k; p0 += kcMax) {
+      const kc = Math.min(kcMax, k - p0);
+      if (rowMajorB) {
+        // p: one row of the op(B) block per k step, a memcpy each.
+        for (let p = 0, s = p0 * rsB + jc, d = pb; p < kc; p++, s += rsB, d += ldb) {
+          f32.set(b.subarray(s, s + nc), d);
+        }
+      } else {
+        packPanels(f32, pb, b, p0 * rsB + jc * csB, csB, rsB, nc, kc, NR);
+      }
+      const bstep = rowMajorB ? ldb * 4 : NR * 4, bpanel = rowMajorB ? NR * 4 : kc * NR * 4;
+      const bt = p0 === 0 ? beta : 1;
+      // ic: one row block of op(A) at a time (MC tall), packed and kept in L2 for the kernel.
+      for (let ic = 0; ic < m; ic += mcMax) {
+        const mc = Math.min(mcMax, m - ic), mcPad = roundUp(mc, MR);
+        packPanels(f32, pa, a, ic * rsA + p0 * csA, rsA, csA, mc, kc, MR);
+        // Copy-in of C only when the kernel will read it; the C block's row stride is ncPad, and
+        // its padding rows/columns are scratch that is never copied out.
+        if (bt !== 0) {
+          for (let i = 0, s = ic * n + jc, d = pc; i < mc; i++, s += n, d += ncPad) {
+            f32.set(c.subarray(s, s + nc), d);
+          }
+        }
+        block(mcPad, ncPad, kc, pa * 4, pb * 4, bstep, bpanel, pc * 4, ncPad, alpha, bt);
+        // Copy-out: the mc×nc live part of the C block.
+        for (let i = 0, s = pc, d = ic * n + jc; i < mc; i++, s += ncPad, d += n) {
+          c.set(f32.subarray(s, s + nc), d);
+        }
+      }
+    }
+  }
+}
