@@ -149,3 +149,57 @@ export function pairOption(
 export function zerosLike<T extends FloatArray>(like: T, length: number): T {
   return (like instanceof Float32Array ? new Float32Array(length) : new Float64Array(length)) as T;
 }
+
+/** Whether two typed arrays share any memory. */
+export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  if (a.buffer !== b.buffer) return false;
+  const a0 = a.byteOffset, a1 = a0 + a.byteLength, b0 = b.byteOffset, b1 = b0 + b.byteLength;
+  return a0 < b1 && b0 < a1;
+}
+
+/**
+ * Returns the caller's output buffer `out` after checking it (type of `like`, `length`
+ * elements, no overlap with the inputs), or a new zero array when `out` is undefined. The
+ * caller decides whether to clear it.
+ */
+export function outputBuffer<T extends FloatArray>(
+  fn: string,
+  name: string,
+  out: unknown,
+  like: T,
+  length: number,
+  inputs: Record<string, ArrayBufferView> = {},
+): T {
+  if (out === undefined) return zerosLike(like, length);
+  if (!isFloatArray(out) || out.constructor !== like.constructor) {
+    throw new TypeError(
+      `${fn}: ${name} must be a ${like.constructor.name} like the input, got ${
+        (out as object)?.constructor?.name ?? typeof out
+      }`,
+    );
+  }
+  if (out.length !== length) {
+    throw new RangeError(
+      `${fn}: ${name} has ${out.length} elements but the result needs ${length}`,
+    );
+  }
+  for (const [inName, input] of Object.entries(inputs)) {
+    if (overlaps(out, input)) {
+      throw new RangeError(`${fn}: ${name} shares memory with ${inName}; pass a separate buffer`);
+    }
+  }
+  return out as T;
+}
+
+/** `buf` when it has `like`'s type and `length` elements, otherwise a new array that does:
+ * how layer classes keep their output buffers from call to call (a fresh large typed array
+ * costs page faults on first touch, which dominate small layers). */
+export function reuseBuffer<T extends FloatArray>(
+  buf: FloatArray | undefined,
+  like: T,
+  length: number,
+): T {
+  return buf !== undefined && buf.constructor === like.constructor && buf.length === length
+    ? buf as T
+    : zerosLike(like, length);
+}

@@ -31,22 +31,32 @@ export { addAt } from "./kernels/add_at.ts";
 export type { Layer, Param } from "./layers/layer.ts";
 export type {
   Conv2DOptions,
+  ConvBackwardOptions,
   ConvCache,
+  ConvForwardOptions,
   ConvForwardResult,
   ConvGradients,
   ConvOptions,
 } from "./layers/conv.ts";
 export { Conv2D, convBackward, convForward } from "./layers/conv.ts";
 export type {
+  FcBackwardOptions,
   FcCache,
+  FcForwardOptions,
   FcForwardResult,
   FcGradients,
   FullyConnectedOptions,
 } from "./layers/fully_connected.ts";
 export { fcBackward, fcForward, FullyConnected } from "./layers/fully_connected.ts";
-export type { MaxPoolCache, MaxPoolForwardResult, MaxPoolOptions } from "./layers/max_pool.ts";
+export type {
+  MaxPoolBackwardOptions,
+  MaxPoolCache,
+  MaxPoolForwardOptions,
+  MaxPoolForwardResult,
+  MaxPoolOptions,
+} from "./layers/max_pool.ts";
 export { MaxPool2D, maxPoolBackward, maxPoolForward } from "./layers/max_pool.ts";
-export type { ReluCache, ReluForwardResult } from "./layers/relu.ts";
+export type { ReluCache, ReluForwardResult, ReluOptions } from "./layers/relu.ts";
 export { ReLU, reluBackward, reluForward } from "./layers/relu.ts";
 export type { SoftmaxCrossEntropyResult } from "./layers/softmax_cross_entropy.ts";
 export {

@@ -21,7 +21,11 @@ import {
   checkShapeEquals,
   checkTensor,
   fmtShape,
+  isFloatArray,
+  outputBuffer,
+  overlaps,
   pairOption,
+  reuseBuffer,
   zerosLike,
 } from "../_validate.ts";
 import type { Layer, Param } from "./layer.ts";
@@ -33,6 +37,22 @@ export interface ConvOptions {
   stride?: number | [number, number];
   /** Zeros added on each side; default 0. */
   padding?: number | [number, number];
+}
+
+/** Options of {@link convForward}: the geometry, and optionally where to write y. */
+export interface ConvForwardOptions<T extends FloatArray = FloatArray> extends ConvOptions {
+  /** Where to write y (length N·D·Ho·Wo, x's type); default a new array. Layers reuse one. */
+  out?: T;
+}
+
+/** Options of {@link convBackward}: where to write the gradients (each overwritten). */
+export interface ConvBackwardOptions<T extends FloatArray = FloatArray> {
+  /** Where to write dx (x's length and type); default a new array. */
+  dx?: T;
+  /** Where to write dw (w's length and type); default a new array. */
+  dw?: T;
+  /** Where to write db (length D); default a new array. */
+  db?: T;
 }
 
 /** What {@link convBackward} needs from the forward pass. Treat it as opaque. */
@@ -115,12 +135,12 @@ function convForwardChecked<T extends FloatArray>(
   w: Tensor<T>,
   b: Tensor<T>,
   table: Im2colTable,
+  y: T,
 ): ConvForwardResult<T> {
   // x [N,C,H,W], w [D,C,kh,kw], b [D] -> y [N,D,Ho,Wo]
   const N = x.shape[0], D = w.shape[0];
   const K = table.rows, P = table.cols, CHW = table.inputSize;
   const w_col = { data: w.data, rows: D, cols: K }; // [D, K]: w as stored
-  const y = zerosLike(x.data, N * D * P);
   if (P === 1) {
     // One output position per sample (the kernel covers the padded input, as in a fully
     // connected layer): stack the samples' single columns as rows of x_cols [N, K] and make
@@ -152,6 +172,9 @@ function convForwardChecked<T extends FloatArray>(
 function convBackwardChecked<T extends FloatArray>(
   dy: Tensor<T>,
   cache: ConvCache<T>,
+  dx: T,
+  dw: T,
+  db: T,
 ): ConvGradients<T> {
   // dy [N,D,Ho,Wo] -> dx [N,C,H,W], dw [D,C,kh,kw], db [D]
   const { x, w, table } = cache;
@@ -159,9 +182,10 @@ function convBackwardChecked<T extends FloatArray>(
   const K = table.rows, P = table.cols, CHW = table.inputSize;
   const w_col = { data: w.data, rows: D, cols: K };
   const dY = dy.data;
-  const dx = zerosLike(x.data, N * CHW);
-  const dw = zerosLike(w.data, D * K);
-  const db = zerosLike(w.data, D);
+  // dx and db accumulate (col2im, Σ over samples), dw accumulates over samples: start at 0
+  dx.fill(0);
+  dw.fill(0);
+  db.fill(0);
   // db[d] = Σ_n Σ_p dY[n, d, p]
   for (let n = 0; n < N; n++) {
     for (let d = 0; d < D; d++) {
@@ -227,6 +251,7 @@ function convBackwardChecked<T extends FloatArray>(
  * @param w Filters [D, C, kh, kw].
  * @param b Bias [D].
  * @param opts Stride and padding, one number or [rows, cols]; output size floored as PyTorch.
+ *   `out`: a buffer to write y into (checked before anything is written).
  * @returns y [N, D, Ho, Wo] of x's array type, and the cache for {@link convBackward}.
  * @throws {RangeError} On wrong ranks, channel or bias mismatch, a kernel larger than the padded
  *   input, or a stride/padding that is not a positive (padding: non-negative) integer.
@@ -250,10 +275,16 @@ export function convForward<T extends FloatArray>(
   x: Tensor<T>,
   w: Tensor<T>,
   b: Tensor<T>,
-  opts: ConvOptions = {},
+  opts: ConvForwardOptions<T> = {},
 ): ConvForwardResult<T> {
   const table = convSetup("convForward", x, w, b, opts);
-  return convForwardChecked(x, w, b, table);
+  const size = x.shape[0] * w.shape[0] * table.cols;
+  const y = outputBuffer("convForward", "opts.out", opts.out, x.data, size, {
+    x: x.data,
+    w: w.data,
+    b: b.data,
+  });
+  return convForwardChecked(x, w, b, table, y);
 }
 
 /**
@@ -262,6 +293,7 @@ export function convForward<T extends FloatArray>(
  *
  * @param dy dL/dy [N, D, Ho, Wo], the shape and type of the forward output.
  * @param cache The cache from {@link convForward}.
+ * @param opts Optional buffers to write dx, dw, db into (checked before anything is written).
  * @returns dx, dw, db with the shapes of x, w, b.
  * @throws {RangeError} If dy's shape differs from y's.
  * @throws {TypeError} If dy's type differs from x's or the cache is not a conv cache.
@@ -283,12 +315,37 @@ export function convForward<T extends FloatArray>(
 export function convBackward<T extends FloatArray>(
   dy: Tensor<T>,
   cache: ConvCache<T>,
+  opts: ConvBackwardOptions<T> = {},
 ): ConvGradients<T> {
-  checkCache("convBackward", cache);
-  checkTensor("convBackward", "dy", dy);
-  checkShapeEquals("convBackward", "dy", dy, cache.yShape, "y");
-  checkSameType("convBackward", "x", cache.x, "dy", dy);
-  return convBackwardChecked(dy, cache);
+  const fn = "convBackward";
+  checkCache(fn, cache);
+  checkTensor(fn, "dy", dy);
+  checkShapeEquals(fn, "dy", dy, cache.yShape, "y");
+  checkSameType(fn, "x", cache.x, "dy", dy);
+  const { x, w } = cache;
+  const inputs = { dy: dy.data, x: x.data, w: w.data };
+  const dx = outputBuffer(fn, "opts.dx", opts.dx, x.data, x.data.length, inputs);
+  const dw = outputBuffer(fn, "opts.dw", opts.dw, w.data, w.data.length, inputs);
+  const db = outputBuffer(fn, "opts.db", opts.db, w.data, w.shape[0], inputs);
+  if (overlaps(dx, dw) || overlaps(dx, db) || overlaps(dw, db)) {
+    throw new RangeError(`${fn}: opts.dx, opts.dw and opts.db must not share memory`);
+  }
+  return convBackwardChecked(dy, cache, dx, dw, db);
+}
+
+// The number of elements of y when x and w are well-formed, else null (convForward then throws).
+function convOutputShape(x: Tensor, w: Tensor, opts: ConvOptions): number | null {
+  if (x?.shape?.length !== 4 || w?.shape?.length !== 4 || !isFloatArray(x.data)) return null;
+  const [sh, sw] = typeof opts.stride === "number"
+    ? [opts.stride, opts.stride]
+    : opts.stride ?? [1, 1];
+  const [ph, pw] = typeof opts.padding === "number"
+    ? [opts.padding, opts.padding]
+    : opts.padding ?? [0, 0];
+  const Ho = Math.floor((x.shape[2] + 2 * ph - w.shape[2]) / sh) + 1;
+  const Wo = Math.floor((x.shape[3] + 2 * pw - w.shape[3]) / sw) + 1;
+  const n = x.shape[0] * w.shape[0] * Ho * Wo;
+  return Number.isInteger(n) && n > 0 ? n : null;
 }
 
 function checkCache(fn: string, cache: unknown): void {
@@ -337,6 +394,8 @@ export class Conv2D implements Layer {
   /** Stride and padding. */
   readonly options: ConvOptions;
   #cache: ConvCache | undefined;
+  #y: FloatArray | undefined;
+  #dx: FloatArray | undefined;
 
   /**
    * Creates the layer; parameters (if any) start freshly initialised.
@@ -379,7 +438,9 @@ export class Conv2D implements Layer {
    * @throws {RangeError} As {@link convForward}.
    */
   forward(x: Tensor): Tensor {
-    const { y, cache } = convForward(x, this.w.value, this.b.value, this.options);
+    const shape = convOutputShape(x, this.w.value, this.options);
+    const out = shape === null ? undefined : this.#y = reuseBuffer(this.#y, x.data, shape);
+    const { y, cache } = convForward(x, this.w.value, this.b.value, { ...this.options, out });
     this.#cache = cache;
     return y;
   }
@@ -393,9 +454,13 @@ export class Conv2D implements Layer {
    */
   backward(dy: Tensor): Tensor {
     if (this.#cache === undefined) throw new Error("Conv2D.backward: call forward first");
-    const { dx, dw, db } = convBackward(dy, this.#cache);
-    this.w.grad.data.set(dw.data);
-    this.b.grad.data.set(db.data);
+    const x = this.#cache.x;
+    this.#dx = reuseBuffer(this.#dx, x.data, x.data.length);
+    const { dx } = convBackward(dy, this.#cache, {
+      dx: this.#dx,
+      dw: this.w.grad.data,
+      db: this.b.grad.data,
+    });
     return dx;
   }
 

@@ -9,7 +9,15 @@
 
 import type { FloatArray, Tensor } from "../tensor.ts";
 import { convBackward, type ConvCache, convForward } from "./conv.ts";
-import { checkSameType, checkShapeEquals, checkTensor, fmtShape, zerosLike } from "../_validate.ts";
+import {
+  checkSameType,
+  checkShapeEquals,
+  checkTensor,
+  fmtShape,
+  isFloatArray,
+  reuseBuffer,
+  zerosLike,
+} from "../_validate.ts";
 import type { Layer, Param } from "./layer.ts";
 import { heNormal, mulberry32, type Rng } from "../random.ts";
 
@@ -21,6 +29,22 @@ export interface FcCache<T extends FloatArray = FloatArray> {
   readonly w: Tensor<T>;
   /** The cache of the underlying convolution. */
   readonly conv: ConvCache<T>;
+}
+
+/** Options of {@link fcForward}. */
+export interface FcForwardOptions<T extends FloatArray = FloatArray> {
+  /** Where to write y (length N·D, x's type); default a new array. */
+  out?: T;
+}
+
+/** Options of {@link fcBackward}: where to write the gradients (each overwritten). */
+export interface FcBackwardOptions<T extends FloatArray = FloatArray> {
+  /** Where to write dx (x's length and type). */
+  dx?: T;
+  /** Where to write dw (length D·K). */
+  dw?: T;
+  /** Where to write db (length D). */
+  db?: T;
 }
 
 /** The result of {@link fcForward}. */
@@ -53,6 +77,7 @@ function asImage(shape: readonly number[], K: number): number[] {
  * @param x Input [N, ...]; K = the product of the non-batch sizes.
  * @param w Weights [D, K].
  * @param b Bias [D].
+ * @param opts `out`: a buffer to write y into.
  * @returns y [N, D] of x's type, and the cache for {@link fcBackward}.
  * @throws {RangeError} If x has fewer than 2 dimensions, w is not [D, K] for x's K, or b is
  *   not [D].
@@ -74,6 +99,7 @@ export function fcForward<T extends FloatArray>(
   x: Tensor<T>,
   w: Tensor<T>,
   b: Tensor<T>,
+  opts: FcForwardOptions<T> = {},
 ): FcForwardResult<T> {
   const fn = "fcForward";
   checkTensor(fn, "x", x, { min: 2 });
@@ -100,7 +126,7 @@ export function fcForward<T extends FloatArray>(
   // x [N, C, H, W] (or [N, K, 1, 1]), w [D, C, H, W] -> y [N, D, 1, 1]
   const xs = asImage(x.shape, K);
   const w4 = { shape: [D, ...xs.slice(1)], data: w.data };
-  const { y, cache } = convForward({ shape: xs, data: x.data }, w4, b);
+  const { y, cache } = convForward({ shape: xs, data: x.data }, w4, b, { out: opts.out });
   return {
     y: { shape: [N, D], data: y.data },
     cache: { xShape: [...x.shape], w, conv: cache },
@@ -113,6 +139,7 @@ export function fcForward<T extends FloatArray>(
  *
  * @param dy dL/dy [N, D].
  * @param cache The cache from {@link fcForward}.
+ * @param opts Optional buffers to write dx, dw, db into.
  * @returns dx (x's shape), dw [D, K], db [D].
  * @throws {RangeError} If dy is not [N, D].
  * @throws {TypeError} If dy's type differs from x's or the cache is not an fc cache.
@@ -136,6 +163,7 @@ export function fcForward<T extends FloatArray>(
 export function fcBackward<T extends FloatArray>(
   dy: Tensor<T>,
   cache: FcCache<T>,
+  opts: FcBackwardOptions<T> = {},
 ): FcGradients<T> {
   const fn = "fcBackward";
   if (typeof cache !== "object" || cache === null || cache.conv === undefined) {
@@ -145,7 +173,7 @@ export function fcBackward<T extends FloatArray>(
   const N = cache.xShape[0], D = cache.w.shape[0];
   checkShapeEquals(fn, "dy", dy, [N, D], "y");
   checkSameType(fn, "w", cache.w, "dy", dy);
-  const g = convBackward({ shape: [N, D, 1, 1], data: dy.data }, cache.conv);
+  const g = convBackward({ shape: [N, D, 1, 1], data: dy.data }, cache.conv, opts);
   return {
     dx: { shape: [...cache.xShape], data: g.dx.data },
     dw: { shape: [...cache.w.shape], data: g.dw.data },
@@ -189,6 +217,8 @@ export class FullyConnected implements Layer {
   /** Bias [D]. */
   readonly b: Param;
   #cache: FcCache | undefined;
+  #y: FloatArray | undefined;
+  #dx: FloatArray | undefined;
 
   /**
    * Creates the layer; parameters (if any) start freshly initialised.
@@ -228,7 +258,11 @@ export class FullyConnected implements Layer {
    * @throws {RangeError} As {@link fcForward}.
    */
   forward(x: Tensor): Tensor {
-    const { y, cache } = fcForward(x, this.w.value, this.b.value);
+    const N = x?.shape?.[0], D = this.w.value.shape[0];
+    const out = Number.isInteger(N) && N > 0 && isFloatArray(x.data)
+      ? this.#y = reuseBuffer(this.#y, x.data, N * D)
+      : undefined;
+    const { y, cache } = fcForward(x, this.w.value, this.b.value, { out });
     this.#cache = cache;
     return y;
   }
@@ -242,9 +276,14 @@ export class FullyConnected implements Layer {
    */
   backward(dy: Tensor): Tensor {
     if (this.#cache === undefined) throw new Error("FullyConnected.backward: call forward first");
-    const { dx, dw, db } = fcBackward(dy, this.#cache);
-    this.w.grad.data.set(dw.data);
-    this.b.grad.data.set(db.data);
+    const like = this.w.value.data;
+    const n = this.#cache.xShape.reduce((a, b) => a * b, 1);
+    this.#dx = reuseBuffer(this.#dx, like, n);
+    const { dx } = fcBackward(dy, this.#cache, {
+      dx: this.#dx,
+      dw: this.w.grad.data,
+      db: this.b.grad.data,
+    });
     return dx;
   }
 

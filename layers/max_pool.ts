@@ -18,7 +18,10 @@ import {
   checkShapeEquals,
   checkTensor,
   fmtShape,
+  isFloatArray,
+  outputBuffer,
   pairOption,
+  reuseBuffer,
   zerosLike,
 } from "../_validate.ts";
 import type { Layer, Param } from "./layer.ts";
@@ -29,6 +32,20 @@ export interface MaxPoolOptions {
   size: number | [number, number];
   /** The step between windows; default `size` (non-overlapping windows). */
   stride?: number | [number, number];
+}
+
+/** Options of {@link maxPoolForward}: the window, and optionally buffers to reuse. */
+export interface MaxPoolForwardOptions<T extends FloatArray = FloatArray> extends MaxPoolOptions {
+  /** Where to write y (length N·C·Ho·Wo, x's type); default a new array. */
+  out?: T;
+  /** Where to keep the cache's routes (an Int32Array of y's length); default a new array. */
+  route?: Int32Array;
+}
+
+/** Options of {@link maxPoolBackward}. */
+export interface MaxPoolBackwardOptions<T extends FloatArray = FloatArray> {
+  /** Where to write dx (x's length and type); default a new array. */
+  out?: T;
 }
 
 /** What {@link maxPoolBackward} needs from the forward pass. Treat it as opaque. */
@@ -56,7 +73,8 @@ export interface MaxPoolForwardResult<T extends FloatArray = FloatArray> {
  * floor((H − kh) / sh) + 1 as PyTorch. Ties go to the window's first cell in row-major order.
  *
  * @param x Input [N, C, H, W].
- * @param opts `size` and `stride` (default `size`), one number or [rows, cols].
+ * @param opts `size` and `stride` (default `size`), one number or [rows, cols]; optional `out`
+ *   and `route` buffers to reuse.
  * @returns y [N, C, Ho, Wo] of x's type, and the cache for {@link maxPoolBackward}.
  * @throws {RangeError} If x is not 4-D, a size or stride is not a positive integer, or the
  *   window is larger than the input.
@@ -77,7 +95,7 @@ export interface MaxPoolForwardResult<T extends FloatArray = FloatArray> {
  */
 export function maxPoolForward<T extends FloatArray>(
   x: Tensor<T>,
-  opts: MaxPoolOptions,
+  opts: MaxPoolForwardOptions<T>,
 ): MaxPoolForwardResult<T> {
   const fn = "maxPoolForward";
   checkTensor(fn, "x", x, 4);
@@ -103,8 +121,11 @@ export function maxPoolForward<T extends FloatArray>(
     stride: [sh, sw],
   });
   const R = table.rows, P = table.cols, HW = H * W;
-  const y = zerosLike(x.data, N * C * P);
-  const route = new Int32Array(N * C * P);
+  const y = outputBuffer(fn, "opts.out", opts.out, x.data, N * C * P, { x: x.data });
+  const route = opts.route ?? new Int32Array(N * C * P);
+  if (!(route instanceof Int32Array) || route.length !== N * C * P) {
+    throw new RangeError(`${fn}: opts.route must be an Int32Array of ${N * C * P} elements ${ctx}`);
+  }
   const x_col = scratch(x.data, "pool.x_col", R * P);
   const argmax = new Int32Array(P);
   const idx = table.indices;
@@ -127,6 +148,7 @@ export function maxPoolForward<T extends FloatArray>(
  *
  * @param dy dL/dy [N, C, Ho, Wo].
  * @param cache The cache from {@link maxPoolForward}.
+ * @param opts `out`: a buffer to write dx into.
  * @returns dL/dx [N, C, H, W].
  * @throws {RangeError} If dy's shape differs from y's.
  * @throws {TypeError} If dy's type differs from x's or the cache is not a max-pool cache.
@@ -145,6 +167,7 @@ export function maxPoolForward<T extends FloatArray>(
 export function maxPoolBackward<T extends FloatArray>(
   dy: Tensor<T>,
   cache: MaxPoolCache<T>,
+  opts: MaxPoolBackwardOptions<T> = {},
 ): Tensor<T> {
   const fn = "maxPoolBackward";
   if (typeof cache !== "object" || cache === null || !(cache.route instanceof Int32Array)) {
@@ -154,9 +177,22 @@ export function maxPoolBackward<T extends FloatArray>(
   checkShapeEquals(fn, "dy", dy, cache.yShape, "y");
   checkSameType(fn, "x", { shape: cache.xShape, data: cache.like }, "dy", dy);
   const [N, C, H, W] = cache.xShape;
-  const dx = zerosLike(cache.like, N * C * H * W);
+  const dx = outputBuffer(fn, "opts.out", opts.out, cache.like, N * C * H * W, { dy: dy.data });
+  dx.fill(0);
   addAt(dx, cache.route, dy.data);
   return { shape: [...cache.xShape], data: dx };
+}
+
+// The number of elements of y when x and the options are well-formed, else null.
+function poolOutputSize(x: Tensor, opts: MaxPoolOptions): number | null {
+  if (x?.shape?.length !== 4 || !isFloatArray(x.data)) return null;
+  const [kh, kw] = typeof opts.size === "number" ? [opts.size, opts.size] : opts.size;
+  const [sh, sw] = typeof opts.stride === "number"
+    ? [opts.stride, opts.stride]
+    : opts.stride ?? [kh, kw];
+  const Ho = Math.floor((x.shape[2] - kh) / sh) + 1, Wo = Math.floor((x.shape[3] - kw) / sw) + 1;
+  const n = x.shape[0] * x.shape[1] * Ho * Wo;
+  return Number.isInteger(n) && n > 0 ? n : null;
 }
 
 /**
@@ -178,6 +214,9 @@ export class MaxPool2D implements Layer {
   /** Window size and stride. */
   readonly options: MaxPoolOptions;
   #cache: MaxPoolCache | undefined;
+  #y: FloatArray | undefined;
+  #route: Int32Array | undefined;
+  #dx: FloatArray | undefined;
 
   /**
    * Creates the layer; parameters (if any) start freshly initialised.
@@ -199,7 +238,13 @@ export class MaxPool2D implements Layer {
    * @throws {RangeError} As {@link maxPoolForward}.
    */
   forward(x: Tensor): Tensor {
-    const { y, cache } = maxPoolForward(x, this.options);
+    let out: FloatArray | undefined, route: Int32Array | undefined;
+    const n = poolOutputSize(x, this.options);
+    if (n !== null) {
+      out = this.#y = reuseBuffer(this.#y, x.data, n);
+      route = this.#route = this.#route?.length === n ? this.#route : new Int32Array(n);
+    }
+    const { y, cache } = maxPoolForward(x, { ...this.options, out, route });
     this.#cache = cache;
     return y;
   }
@@ -213,7 +258,9 @@ export class MaxPool2D implements Layer {
    */
   backward(dy: Tensor): Tensor {
     if (this.#cache === undefined) throw new Error("MaxPool2D.backward: call forward first");
-    return maxPoolBackward(dy, this.#cache);
+    const like = this.#cache.like, n = this.#cache.xShape.reduce((a, b) => a * b, 1);
+    this.#dx = reuseBuffer(this.#dx, like, n);
+    return maxPoolBackward(dy, this.#cache, { out: this.#dx });
   }
 
   /**

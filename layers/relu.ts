@@ -5,13 +5,26 @@
  */
 
 import type { FloatArray, Tensor } from "../tensor.ts";
-import { checkSameType, checkShapeEquals, checkTensor, zerosLike } from "../_validate.ts";
+import {
+  checkSameType,
+  checkShapeEquals,
+  checkTensor,
+  isFloatArray,
+  outputBuffer,
+  reuseBuffer,
+} from "../_validate.ts";
 import type { Layer, Param } from "./layer.ts";
 
 /** What {@link reluBackward} needs: which inputs were positive. Treat it as opaque. */
 export interface ReluCache<T extends FloatArray = FloatArray> {
   /** The input; its sign decides where the gradient passes. */
   readonly x: Tensor<T>;
+}
+
+/** Where to write the result of {@link reluForward} or {@link reluBackward}. */
+export interface ReluOptions<T extends FloatArray = FloatArray> {
+  /** A buffer of the input's length and type; default a new array. */
+  out?: T;
 }
 
 /** The result of {@link reluForward}. */
@@ -26,6 +39,7 @@ export interface ReluForwardResult<T extends FloatArray = FloatArray> {
  * y = max(0, x) elementwise (NaN stays NaN, as in PyTorch).
  *
  * @param x Any tensor.
+ * @param opts `out`: a buffer to write y into.
  * @returns y of x's shape and type, and the cache for {@link reluBackward}.
  * @throws {TypeError} If x is not a tensor of Float32Array or Float64Array.
  * @throws {RangeError} If x's data does not fit its shape.
@@ -38,13 +52,18 @@ export interface ReluForwardResult<T extends FloatArray = FloatArray> {
  * assertEquals(Array.from(y.data), [0, 0, 0.5, 3]);
  * ```
  */
-export function reluForward<T extends FloatArray>(x: Tensor<T>): ReluForwardResult<T> {
+export function reluForward<T extends FloatArray>(
+  x: Tensor<T>,
+  opts: ReluOptions<T> = {},
+): ReluForwardResult<T> {
   checkTensor("reluForward", "x", x);
   const X = x.data, n = X.length;
-  const y = zerosLike(X, n);
+  const y = outputBuffer("reluForward", "opts.out", opts.out, X, n, { x: X });
+  // `v < 0 ? 0 : v` rather than `v > 0 ? v : 0`: the same for numbers, but NaN stays NaN, and
+  // V8 compiles it to a branch-free select (activations' signs are unpredictable to a branch)
   for (let i = 0; i < n; i++) {
     const v = X[i];
-    y[i] = v > 0 || v !== v ? v : 0;
+    y[i] = v < 0 ? 0 : v;
   }
   return { y: { shape: [...x.shape], data: y }, cache: { x } };
 }
@@ -54,6 +73,7 @@ export function reluForward<T extends FloatArray>(x: Tensor<T>): ReluForwardResu
  *
  * @param dy dL/dy, y's shape.
  * @param cache The cache from {@link reluForward}.
+ * @param opts `out`: a buffer to write dx into.
  * @returns dL/dx, x's shape and type.
  * @throws {RangeError} If dy's shape differs from x's.
  * @throws {TypeError} If dy's type differs from x's or the cache is not a ReLU cache.
@@ -67,7 +87,11 @@ export function reluForward<T extends FloatArray>(x: Tensor<T>): ReluForwardResu
  * assertEquals(Array.from(dx.data), [0, 0, 7]);
  * ```
  */
-export function reluBackward<T extends FloatArray>(dy: Tensor<T>, cache: ReluCache<T>): Tensor<T> {
+export function reluBackward<T extends FloatArray>(
+  dy: Tensor<T>,
+  cache: ReluCache<T>,
+  opts: ReluOptions<T> = {},
+): Tensor<T> {
   const fn = "reluBackward";
   if (typeof cache !== "object" || cache === null || cache.x === undefined) {
     throw new TypeError(`${fn}: cache must be the cache returned by reluForward`);
@@ -76,7 +100,7 @@ export function reluBackward<T extends FloatArray>(dy: Tensor<T>, cache: ReluCac
   checkShapeEquals(fn, "dy", dy, cache.x.shape, "x");
   checkSameType(fn, "x", cache.x, "dy", dy);
   const X = cache.x.data, D = dy.data, n = X.length;
-  const dx = zerosLike(X, n);
+  const dx = outputBuffer(fn, "opts.out", opts.out, X, n, { x: X });
   for (let i = 0; i < n; i++) dx[i] = X[i] > 0 ? D[i] : 0;
   return { shape: [...cache.x.shape], data: dx };
 }
@@ -98,6 +122,8 @@ export class ReLU implements Layer {
   /** The layer kind. */
   readonly kind: string = "ReLU";
   #cache: ReluCache | undefined;
+  #y: FloatArray | undefined;
+  #dx: FloatArray | undefined;
 
   /**
    * Runs the forward pass and keeps its cache for `backward`.
@@ -107,7 +133,10 @@ export class ReLU implements Layer {
    * @throws {TypeError} As {@link reluForward}.
    */
   forward(x: Tensor): Tensor {
-    const { y, cache } = reluForward(x);
+    const out = isFloatArray(x?.data)
+      ? this.#y = reuseBuffer(this.#y, x.data, x.data.length)
+      : undefined;
+    const { y, cache } = reluForward(x, { out });
     this.#cache = cache;
     return y;
   }
@@ -121,7 +150,9 @@ export class ReLU implements Layer {
    */
   backward(dy: Tensor): Tensor {
     if (this.#cache === undefined) throw new Error("ReLU.backward: call forward first");
-    return reluBackward(dy, this.#cache);
+    const like = this.#cache.x.data;
+    this.#dx = reuseBuffer(this.#dx, like, like.length);
+    return reluBackward(dy, this.#cache, { out: this.#dx });
   }
 
   /**
