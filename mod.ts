@@ -72,5 +72,5 @@ export type {
   Im2colTable,
 } from "./kernels/im2col.ts";
 export { col2im, im2col, im2colTable } from "./kernels/im2col.ts";
-export type { ColumnMax, MaxPoolColumnsOptions } from "./kernels/max_pool.ts";
-export { maxPoolColumns } from "./kernels/max_pool.ts";
+export type { ColumnMax, MaxPoolColumnsOptions, MaxPoolTableOptions } from "./kernels/max_pool.ts";
+export { maxPoolColumns, maxPoolTable } from "./kernels/max_pool.ts";

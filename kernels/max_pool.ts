@@ -6,6 +6,7 @@
  */
 
 import type { FloatArray } from "../tensor.ts";
+import type { Im2colTable } from "./im2col.ts";
 
 /** Options of {@link maxPoolColumns}. */
 export interface MaxPoolColumnsOptions<T extends FloatArray> {
@@ -91,4 +92,77 @@ export function maxPoolColumns<T extends FloatArray>(
     }
   }
   return { max, argmax };
+}
+
+/** Options of {@link maxPoolTable}. */
+export interface MaxPoolTableOptions<T extends FloatArray> {
+  /** Where to write the maxima, one per window of every slice (length slices·cols). */
+  max: T;
+  /** Where to write, for every window, the flat index in x of its maximum (same length). */
+  route: Int32Array;
+}
+
+/**
+ * {@link maxPoolColumns} fused with the gather: for each of the `x.length / table.inputSize`
+ * one-channel images stacked in x, the max of every column of its im2col, read straight through
+ * the table instead of copying x_col out first, and the flat index in x that won. The result is
+ * exactly `maxPoolColumns(im2col(x_s, table))` per slice s, with `route = s·H·W + table[argmax]`.
+ * It is what the max-pool layer runs: one call for the whole batch, no column matrix.
+ *
+ * @param x The images [S, H, W], flat.
+ * @param table The im2col table of one image (channels 1, no padding).
+ * @param opts The output buffers.
+ * @returns Nothing; `max` and `route` are filled.
+ * @throws {RangeError} If x is not a whole number of images, the table reads padding, or a
+ *   buffer has the wrong length.
+ *
+ * @example Two 2×2 images, one 2×2 window each
+ * ```ts
+ * import { maxPoolTable } from "./max_pool.ts";
+ * import { im2colTable } from "./im2col.ts";
+ * import { assertEquals } from "@std/assert";
+ * const table = im2colTable({ channels: 1, height: 2, width: 2, kernel: [2, 2] });
+ * const max = new Float64Array(2), route = new Int32Array(2);
+ * maxPoolTable(new Float64Array([1, 4, 2, 3, 9, 0, 0, 8]), table, { max, route });
+ * assertEquals(Array.from(max), [4, 9]);
+ * assertEquals(Array.from(route), [1, 4]); // x[1] won the first image, x[4] the second
+ * ```
+ */
+export function maxPoolTable<T extends FloatArray>(
+  x: T,
+  table: Im2colTable,
+  opts: MaxPoolTableOptions<T>,
+): void {
+  const { max, route } = opts;
+  const R = table.rows, P = table.cols, HW = table.inputSize;
+  const S = x.length / HW;
+  if (!Number.isInteger(S)) {
+    throw new RangeError(`maxPoolTable: x has ${x.length} elements, not a multiple of ${HW}`);
+  }
+  if (max.length !== S * P || route.length !== S * P) {
+    throw new RangeError(
+      `maxPoolTable: max and route need ${S * P} elements, got ${max.length} and ${route.length}`,
+    );
+  }
+  const idx = table.indices;
+  for (let t = 0; t < R * P; t++) {
+    if (idx[t] < 0) throw new RangeError("maxPoolTable: the table reads padding");
+  }
+  for (let s = 0; s < S; s++) {
+    const base = s * HW, o = s * P;
+    for (let p = 0; p < P; p++) {
+      // column p of this image's x_col: rows r = 0..R-1 at idx[r·P + p]; row 0 starts.
+      // Row r takes over when x > m or x is NaN, unless m already is NaN (NaN wins, first max
+      // wins ties), written as 0/1 arithmetic instead of an if: which cell of a window wins is
+      // unpredictable, and a mispredicted branch per cell costs more than the whole gather.
+      let arg = base + idx[p], m = x[arg];
+      for (let r = 1; r < R; r++) {
+        const i = base + idx[r * P + p], v = x[i];
+        arg += (+!(v <= m) & +(m === m)) * (i - arg);
+        m = x[arg];
+      }
+      max[o + p] = m;
+      route[o + p] = arg;
+    }
+  }
 }

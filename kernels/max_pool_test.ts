@@ -1,5 +1,6 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { maxPoolColumns } from "./max_pool.ts";
+import { maxPoolColumns, maxPoolTable } from "./max_pool.ts";
+import { im2col, im2colTable } from "./im2col.ts";
 import { randInt, randomArray, rngFor } from "../tests/_random.ts";
 
 Deno.test("maxPoolColumns matches a column-by-column reference", () => {
@@ -40,4 +41,68 @@ Deno.test("maxPoolColumns rejects mismatched sizes", () => {
     RangeError,
     "max has 3",
   );
+});
+
+Deno.test("maxPoolTable equals maxPoolColumns(im2col(x)) per image (100 random geometries)", () => {
+  const rng = rngFor(9);
+  for (let trial = 0; trial < 100; trial++) {
+    const S = randInt(rng, 1, 4), H = randInt(rng, 1, 9), W = randInt(rng, 1, 9);
+    const table = im2colTable({
+      channels: 1,
+      height: H,
+      width: W,
+      kernel: [randInt(rng, 1, H), randInt(rng, 1, W)],
+      stride: [randInt(rng, 1, 3), randInt(rng, 1, 3)],
+    });
+    const x = randomArray(rng, S * H * W, Float64Array);
+    const P = table.cols, max = new Float64Array(S * P), route = new Int32Array(S * P);
+    maxPoolTable(x, table, { max, route });
+    for (let s = 0; s < S; s++) {
+      const x_s = x.subarray(s * H * W, (s + 1) * H * W);
+      const ref = maxPoolColumns(im2col(x_s, table), { rows: table.rows, cols: P });
+      assertEquals(max.subarray(s * P, (s + 1) * P), ref.max);
+      for (let p = 0; p < P; p++) {
+        assertEquals(route[s * P + p], s * H * W + table.indices[ref.argmax[p] * P + p]);
+      }
+    }
+  }
+});
+
+Deno.test("maxPoolTable rejects a padded table and wrong buffers", () => {
+  const padded = im2colTable({ channels: 1, height: 2, width: 2, kernel: [2, 2], padding: [1, 1] });
+  const n = padded.cols;
+  assertThrows(
+    () =>
+      maxPoolTable(new Float64Array(4), padded, {
+        max: new Float64Array(n),
+        route: new Int32Array(n),
+      }),
+    RangeError,
+    "padding",
+  );
+  const t = im2colTable({ channels: 1, height: 2, width: 2, kernel: [1, 1] });
+  assertThrows(
+    () =>
+      maxPoolTable(new Float64Array(4), t, { max: new Float64Array(3), route: new Int32Array(4) }),
+    RangeError,
+    "need 4",
+  );
+});
+
+Deno.test("maxPoolTable: NaN wins its window wherever it is, ties go first, ±Infinity exact", () => {
+  const table = im2colTable({ channels: 1, height: 1, width: 4, kernel: [1, 4] });
+  const max = new Float64Array(1), route = new Int32Array(1);
+  for (
+    const [x, m, r] of [
+      [[1, NaN, 3, 2], NaN, 1],
+      [[NaN, 5, 3, 2], NaN, 0],
+      [[1, 5, 5, 2], 5, 1],
+      [[-Infinity, -Infinity, -1e300, -Infinity], -1e300, 2],
+      [[-Infinity, -Infinity, -Infinity, -Infinity], -Infinity, 0],
+      [[1, Infinity, 3, Infinity], Infinity, 1],
+    ] as [number[], number, number][]
+  ) {
+    maxPoolTable(new Float64Array(x), table, { max, route });
+    assertEquals([max[0], route[0]], [m, r], JSON.stringify(x));
+  }
 });

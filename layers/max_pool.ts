@@ -4,15 +4,16 @@
  * backward pass sends each gradient to the one input cell that won its window:
  * dx = addAt(0, route, dy), where route[o] = the flat index in x of output o's winner — the
  * im2col table entry of the winning row, so the routing is the same table used backwards.
+ * (The forward pass reads the columns straight through the table, `maxPoolTable`, rather than
+ * copying each x_col out first: the same numbers, one pass over x.)
  *
  * @module
  */
 
 import type { FloatArray, Tensor } from "../tensor.ts";
-import { im2col, im2colTable } from "../kernels/im2col.ts";
-import { maxPoolColumns } from "../kernels/max_pool.ts";
+import { im2colTable } from "../kernels/im2col.ts";
+import { maxPoolTable } from "../kernels/max_pool.ts";
 import { addAt } from "../kernels/add_at.ts";
-import { scratch } from "../kernels/_scratch.ts";
 import {
   checkSameType,
   checkShapeEquals,
@@ -120,21 +121,14 @@ export function maxPoolForward<T extends FloatArray>(
     kernel: [kh, kw],
     stride: [sh, sw],
   });
-  const R = table.rows, P = table.cols, HW = H * W;
+  const P = table.cols;
   const y = outputBuffer(fn, "opts.out", opts.out, x.data, N * C * P, { x: x.data });
   const route = opts.route ?? new Int32Array(N * C * P);
   if (!(route instanceof Int32Array) || route.length !== N * C * P) {
     throw new RangeError(`${fn}: opts.route must be an Int32Array of ${N * C * P} elements ${ctx}`);
   }
-  const x_col = scratch(x.data, "pool.x_col", R * P);
-  const argmax = new Int32Array(P);
-  const idx = table.indices;
-  for (let s = 0; s < N * C; s++) {
-    im2col(x.data.subarray(s * HW, (s + 1) * HW), table, { out: x_col });
-    maxPoolColumns(x_col, { rows: R, cols: P, max: y.subarray(s * P, (s + 1) * P), argmax });
-    // the winner of column p is row argmax[p]; the table says which cell of x that is
-    for (let p = 0; p < P; p++) route[s * P + p] = s * HW + idx[argmax[p] * P + p];
-  }
+  // per image s and window p: y = max of column p of im2col(x_s), route = where in x it was
+  maxPoolTable(x.data, table, { max: y, route });
   const yShape = [N, C, table.outHeight, table.outWidth];
   return {
     y: { shape: yShape, data: y },

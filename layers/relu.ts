@@ -59,11 +59,12 @@ export function reluForward<T extends FloatArray>(
   checkTensor("reluForward", "x", x);
   const X = x.data, n = X.length;
   const y = outputBuffer("reluForward", "opts.out", opts.out, X, n, { x: X });
-  // `v < 0 ? 0 : v` rather than `v > 0 ? v : 0`: the same for numbers, but NaN stays NaN, and
-  // V8 compiles it to a branch-free select (activations' signs are unpredictable to a branch)
+  // v·[v > 0] rather than `v > 0 ? v : 0`: activations' signs are unpredictable, and a
+  // mispredicted branch per element costs several times the arithmetic. The product is NaN
+  // only for v = −∞ (−∞·0), a rare and therefore well-predicted fix-up; NaN stays NaN.
   for (let i = 0; i < n; i++) {
-    const v = X[i];
-    y[i] = v < 0 ? 0 : v;
+    const v = X[i], r = v * +(v > 0);
+    y[i] = r === r || v !== v ? r : 0;
   }
   return { y: { shape: [...x.shape], data: y }, cache: { x } };
 }
@@ -101,7 +102,12 @@ export function reluBackward<T extends FloatArray>(
   checkSameType(fn, "x", cache.x, "dy", dy);
   const X = cache.x.data, D = dy.data, n = X.length;
   const dx = outputBuffer(fn, "opts.out", opts.out, X, n, { x: X });
-  for (let i = 0; i < n; i++) dx[i] = X[i] > 0 ? D[i] : 0;
+  // dy·[x > 0] without a branch (see reluForward); a NaN product (±∞·0, NaN·0) falls back to
+  // the exact select
+  for (let i = 0; i < n; i++) {
+    const g = D[i] * +(X[i] > 0);
+    dx[i] = g === g ? g : (X[i] > 0 ? D[i] : 0);
+  }
   return { shape: [...cache.x.shape], data: dx };
 }
 

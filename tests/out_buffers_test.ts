@@ -136,3 +136,14 @@ Deno.test("layer classes reuse their buffers and still compute the same numbers"
     assertEquals(fc.w.grad.data, gf.dw.data);
   }
 });
+
+Deno.test("ReLU's branch-free form is exact at ±Infinity, ±0 and NaN", () => {
+  const x = { shape: [6], data: new Float64Array([-Infinity, Infinity, NaN, -0, 0, -2]) };
+  const { y, cache } = reluForward(x);
+  assertEquals(Array.from(y.data), [0, Infinity, NaN, 0, 0, 0]);
+  const dy = {
+    shape: [6],
+    data: new Float64Array([Infinity, -Infinity, 1, NaN, Infinity, -Infinity]),
+  };
+  assertEquals(Array.from(reluBackward(dy, cache).data), [0, -Infinity, 0, 0, 0, 0]);
+});
