@@ -43,6 +43,13 @@ export interface ConvOptions {
 export interface ConvForwardOptions<T extends FloatArray = FloatArray> extends ConvOptions {
   /** Where to write y (length N·D·Ho·Wo, x's type); default a new array. Layers reuse one. */
   out?: T;
+  /**
+   * Where to keep every sample's x_col (length N·C·kh·kw·Ho·Wo, x's type), so that
+   * {@link convBackward} reuses them instead of gathering them again: memory for speed. The
+   * cache then refers to this buffer, so it is valid until the buffer is reused. Default: none
+   * (one scratch x_col is reused from sample to sample and the backward pass gathers again).
+   */
+  columns?: T;
 }
 
 /** Options of {@link convBackward}: where to write the gradients (each overwritten). */
@@ -65,6 +72,8 @@ export interface ConvCache<T extends FloatArray = FloatArray> {
   readonly table: Im2colTable;
   /** The output shape [N,D,Ho,Wo], which dy must have. */
   readonly yShape: readonly number[];
+  /** Every sample's x_col [N, K, P] when the forward pass was given `columns`. */
+  readonly columns?: T;
 }
 
 /** The result of {@link convForward}. */
@@ -136,6 +145,7 @@ function convForwardChecked<T extends FloatArray>(
   b: Tensor<T>,
   table: Im2colTable,
   y: T,
+  columns: T | undefined,
 ): ConvForwardResult<T> {
   // x [N,C,H,W], w [D,C,kh,kw], b [D] -> y [N,D,Ho,Wo]
   const N = x.shape[0], D = w.shape[0];
@@ -145,7 +155,7 @@ function convForwardChecked<T extends FloatArray>(
     // One output position per sample (the kernel covers the padded input, as in a fully
     // connected layer): stack the samples' single columns as rows of x_cols [N, K] and make
     // the whole batch one GEMM, y [N, D] = x_cols · w_colᵀ, which is already y's layout.
-    const x_cols = table.identity ? x.data : scratch(x.data, "conv.x_col", N * K);
+    const x_cols = table.identity ? x.data : columns ?? scratch(x.data, "conv.x_col", N * K);
     if (!table.identity) {
       for (let n = 0; n < N; n++) {
         im2col(x.data.subarray(n * CHW, (n + 1) * CHW), table, {
@@ -156,8 +166,10 @@ function convForwardChecked<T extends FloatArray>(
     for (let n = 0; n < N; n++) y.set(b.data, n * D);
     gemm({ data: x_cols, rows: N, cols: K }, w_col, { transB: true, beta: 1, out: y });
   } else {
-    const x_col = scratch(x.data, "conv.x_col", K * P); // [K, P], reused for every sample
+    // x_col [K, P]: one scratch matrix reused for every sample, or sample n's slice of columns
+    const scratch_col = columns === undefined ? scratch(x.data, "conv.x_col", K * P) : undefined;
     for (let n = 0; n < N; n++) {
+      const x_col = scratch_col ?? columns!.subarray(n * K * P, (n + 1) * K * P);
       im2col(x.data.subarray(n * CHW, (n + 1) * CHW), table, { out: x_col });
       const y_n = y.subarray(n * D * P, (n + 1) * D * P); // [D, P]
       for (let d = 0; d < D; d++) y_n.fill(b.data[d], d * P, (d + 1) * P);
@@ -165,7 +177,8 @@ function convForwardChecked<T extends FloatArray>(
     }
   }
   const yShape = [N, D, table.outHeight, table.outWidth];
-  return { y: { shape: yShape, data: y }, cache: { x, w, table, yShape } };
+  const kept = columns !== undefined && !(P === 1 && table.identity) ? columns : undefined;
+  return { y: { shape: yShape, data: y }, cache: { x, w, table, yShape, columns: kept } };
 }
 
 /** Backward pass once dy is checked against the cache. */
@@ -199,7 +212,9 @@ function convBackwardChecked<T extends FloatArray>(
     // The batched form of the per-sample formulas: dY is [N, D], x_cols [N, K].
     // dW = dYᵀ · x_cols [D, K];  dx_cols = dY · w_col [N, K], then col2im per sample.
     let x_cols = x.data;
-    if (!table.identity) {
+    if (cache.columns !== undefined) {
+      x_cols = cache.columns;
+    } else if (!table.identity) {
       x_cols = scratch(x.data, "conv.x_col", N * K);
       for (let n = 0; n < N; n++) {
         im2col(x.data.subarray(n * CHW, (n + 1) * CHW), table, {
@@ -222,11 +237,15 @@ function convBackwardChecked<T extends FloatArray>(
       }
     }
   } else {
-    const x_col = scratch(x.data, "conv.x_col", K * P); // [K, P]
+    const cols = cache.columns;
+    const scratch_col = cols === undefined ? scratch(x.data, "conv.x_col", K * P) : undefined;
     const dx_col = scratch(x.data, "conv.dx_col", K * P); // [K, P]
     for (let n = 0; n < N; n++) {
       const dY_n = { data: dY.subarray(n * D * P, (n + 1) * D * P), rows: D, cols: P };
-      im2col(x.data.subarray(n * CHW, (n + 1) * CHW), table, { out: x_col });
+      // x_col [K, P]: kept by the forward pass, or gathered again
+      const x_col = scratch_col === undefined
+        ? cols!.subarray(n * K * P, (n + 1) * K * P)
+        : im2col(x.data.subarray(n * CHW, (n + 1) * CHW), table, { out: scratch_col });
       // dW += dY_n · x_colᵀ   [D, P]·[P, K]
       gemm(dY_n, { data: x_col, rows: K, cols: P }, { transB: true, beta: 1, out: dw });
       // dx_col = w_colᵀ · dY_n   [K, D]·[D, P]; then col2im: the same table, used backwards
@@ -279,12 +298,17 @@ export function convForward<T extends FloatArray>(
 ): ConvForwardResult<T> {
   const table = convSetup("convForward", x, w, b, opts);
   const size = x.shape[0] * w.shape[0] * table.cols;
-  const y = outputBuffer("convForward", "opts.out", opts.out, x.data, size, {
-    x: x.data,
-    w: w.data,
-    b: b.data,
-  });
-  return convForwardChecked(x, w, b, table, y);
+  const inputs = { x: x.data, w: w.data, b: b.data };
+  const y = outputBuffer("convForward", "opts.out", opts.out, x.data, size, inputs);
+  let columns: T | undefined;
+  if (opts.columns !== undefined) {
+    const n = x.shape[0] * table.rows * table.cols;
+    columns = outputBuffer("convForward", "opts.columns", opts.columns, x.data, n, inputs);
+    if (overlaps(columns, y)) {
+      throw new RangeError("convForward: opts.columns and opts.out must not share memory");
+    }
+  }
+  return convForwardChecked(x, w, b, table, y, columns);
 }
 
 /**
@@ -372,6 +396,10 @@ export interface Conv2DOptions extends ConvOptions {
 /**
  * A convolution layer holding its filters, bias, their gradients and the forward cache.
  *
+ * Like llm.c's preallocated activations, the tensors `forward` and `backward` return live in
+ * buffers the layer owns and reuses from call to call (a fresh large typed array costs page
+ * faults on first touch): they stay valid until the layer's next call; copy them to keep them.
+ *
  * @example
  * ```ts
  * import { Conv2D } from "./conv.ts";
@@ -396,6 +424,7 @@ export class Conv2D implements Layer {
   #cache: ConvCache | undefined;
   #y: FloatArray | undefined;
   #dx: FloatArray | undefined;
+  #cols: FloatArray | undefined;
 
   /**
    * Creates the layer; parameters (if any) start freshly initialised.
@@ -438,9 +467,19 @@ export class Conv2D implements Layer {
    * @throws {RangeError} As {@link convForward}.
    */
   forward(x: Tensor): Tensor {
-    const shape = convOutputShape(x, this.w.value, this.options);
-    const out = shape === null ? undefined : this.#y = reuseBuffer(this.#y, x.data, shape);
-    const { y, cache } = convForward(x, this.w.value, this.b.value, { ...this.options, out });
+    const size = convOutputShape(x, this.w.value, this.options);
+    let out: FloatArray | undefined, columns: FloatArray | undefined;
+    if (size !== null) {
+      // y, and every sample's x_col kept for backward ([N, C·kh·kw, Ho·Wo]): both reused
+      const w = this.w.value, K = w.data.length / w.shape[0];
+      out = this.#y = reuseBuffer(this.#y, x.data, size);
+      columns = this.#cols = reuseBuffer(this.#cols, x.data, (size / w.shape[0]) * K);
+    }
+    const { y, cache } = convForward(x, this.w.value, this.b.value, {
+      ...this.options,
+      out,
+      columns,
+    });
     this.#cache = cache;
     return y;
   }

@@ -197,6 +197,10 @@ export interface FullyConnectedOptions {
  * A fully connected layer holding w [D, K], b [D], their gradients and the forward cache.
  * Weights start He-normal (std √(2/K)), bias zero.
  *
+ * Like llm.c's preallocated activations, the tensors `forward` and `backward` return live in
+ * buffers the layer owns and reuses from call to call (a fresh large typed array costs page
+ * faults on first touch): they stay valid until the layer's next call; copy them to keep them.
+ *
  * @example
  * ```ts
  * import { FullyConnected } from "./fully_connected.ts";

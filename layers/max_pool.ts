@@ -192,6 +192,10 @@ function poolOutputSize(x: Tensor, opts: MaxPoolOptions): number | null {
 /**
  * A max-pooling layer (no parameters) holding the forward cache.
  *
+ * Like llm.c's preallocated activations, the tensors `forward` and `backward` return live in
+ * buffers the layer owns and reuses from call to call (a fresh large typed array costs page
+ * faults on first touch): they stay valid until the layer's next call; copy them to keep them.
+ *
  * @example
  * ```ts
  * import { MaxPool2D } from "./max_pool.ts";

@@ -114,6 +114,10 @@ export function reluBackward<T extends FloatArray>(
 /**
  * A ReLU layer (no parameters) holding the forward cache.
  *
+ * Like llm.c's preallocated activations, the tensors `forward` and `backward` return live in
+ * buffers the layer owns and reuses from call to call (a fresh large typed array costs page
+ * faults on first touch): they stay valid until the layer's next call; copy them to keep them.
+ *
  * @example
  * ```ts
  * import { ReLU } from "./relu.ts";

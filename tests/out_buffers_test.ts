@@ -147,3 +147,29 @@ Deno.test("ReLU's branch-free form is exact at ±Infinity, ±0 and NaN", () => {
   };
   assertEquals(Array.from(reluBackward(dy, cache).data), [0, -Infinity, 0, 0, 0, 0]);
 });
+
+Deno.test("columns kept by the forward pass give the same gradients as gathering again", () => {
+  for (
+    const [xs, ws, pad] of [[[3, 2, 7, 6], [4, 2, 3, 2], 1], [[2, 3, 4, 4], [5, 3, 4, 4], 0], [
+      [2, 3, 3, 3],
+      [5, 3, 4, 4],
+      1,
+    ]] as [number[], number[], number][]
+  ) {
+    const x = rand(xs), w = rand(ws), b = rand([ws[0]]);
+    const plain = convForward(x, w, b, { padding: pad });
+    const K = ws[1] * ws[2] * ws[3], P = plain.y.data.length / (xs[0] * ws[0]);
+    const columns = new Float64Array(xs[0] * K * P).fill(NaN);
+    const kept = convForward(x, w, b, { padding: pad, columns });
+    assertEquals(kept.y.data, plain.y.data);
+    const dy = rand([...plain.y.shape]);
+    const g1 = convBackward(dy, plain.cache), g2 = convBackward(dy, kept.cache);
+    assertEquals([g2.dx.data, g2.dw.data, g2.db.data], [g1.dx.data, g1.dw.data, g1.db.data]);
+  }
+  const x = rand([1, 1, 4, 4]), w = rand([1, 1, 3, 3]), b = rand([1]);
+  assertThrows(
+    () => convForward(x, w, b, { columns: new Float64Array(5) }),
+    RangeError,
+    "opts.columns",
+  );
+});
