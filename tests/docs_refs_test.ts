@@ -1,0 +1,248 @@
+// Every reference from docs/*.md to the code must resolve, so the docs cannot silently rot when
+// code is renamed or moved. The docs use one syntax for "this formula is computed here":
+//
+//   [`convBackward`](../layers/conv.ts)        a symbol defined in that file
+//   [`Conv2D.backward`](../layers/conv.ts)     a member of a class or interface in that file
+//   [`kernels/im2col.ts`](../kernels/im2col.ts) the file itself (the link text is its path)
+//
+// and plain links to other pages, anchors and figures. The checks:
+// - every relative link target exists (files, figures, other pages), and an #anchor into a
+//   Markdown page names one of its headings (GitHub's slug rules);
+// - a link whose text is a code span names a symbol defined in the target (a `function`,
+//   `class`, `interface`, `type`, `const`/`let`, or for .wat a `(func $name` / `(export "name"`),
+//   or is the target's own path;
+// - docs never link to a private `_*.ts` file (those are not part of the public surface);
+// - a code span that is a repository path (`kernels/gemm_simd.wat`, or a root file as `mod.ts`)
+//   names a file that exists.
+// Line numbers are never used, so nothing here can rot by editing a file.
+
+import { assert, assertEquals } from "@std/assert";
+
+const ROOT = new URL("../", import.meta.url);
+const DOCS = new URL("docs/", ROOT);
+
+/** One problem found in one page. */
+interface Problem {
+  page: string;
+  message: string;
+}
+
+/** What was checked, for the summary and to make sure the check is not vacuous. */
+interface Stats {
+  pages: number;
+  links: number;
+  symbols: number;
+  paths: number;
+}
+
+/** GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens. */
+function slug(heading: string): string {
+  return heading
+    .replace(/`/g, "")
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+    .replace(/\s/g, "-");
+}
+
+/** The page with fenced code blocks blanked out (their contents are code, not references). */
+function prose(md: string): string {
+  const lines = md.split("\n");
+  let fence: string | undefined;
+  return lines.map((line) => {
+    const m = /^\s*(`{3,}|~{3,})/.exec(line);
+    if (m) {
+      if (fence === undefined) {
+        fence = m[1];
+        return "";
+      }
+      if (m[1].startsWith(fence[0]) && m[1].length >= fence.length) {
+        fence = undefined;
+        return "";
+      }
+    }
+    return fence === undefined ? line : "";
+  }).join("\n");
+}
+
+/** The anchors a Markdown page defines: one per heading, numbered -1, -2 on repeats as GitHub. */
+function anchors(md: string): Set<string> {
+  const out = new Set<string>();
+  const seen = new Map<string, number>();
+  for (const line of prose(md).split("\n")) {
+    const m = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
+    if (!m) continue;
+    const base = slug(m[1]);
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    out.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return out;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Whether `source` (of a file ending in `ext`) defines `name` at the top level or as a member. */
+function defines(source: string, ext: string, name: string): boolean {
+  if (ext === "wat") {
+    const n = escapeRe(name.replace(/^\$/, ""));
+    return new RegExp(`\\(func\\s+\\$${n}\\b`).test(source) ||
+      new RegExp(`\\(export\\s+"${n}"`).test(source);
+  }
+  const [owner, member] = name.split(".", 2);
+  const decl = new RegExp(
+    `^\\s*(?:export\\s+)?(?:declare\\s+)?(?:default\\s+)?(?:async\\s+)?` +
+      `(?:function\\*?|class|interface|type|const|let|var|enum)\\s+${escapeRe(owner)}\\b`,
+    "m",
+  );
+  const at = source.search(decl);
+  if (at < 0) return false;
+  if (member === undefined) return true;
+  // the member must appear inside the owner's body: from the declaration to the first line
+  // that closes it at column 0
+  const rest = source.slice(at);
+  const end = rest.search(/^}/m);
+  const body = end < 0 ? rest : rest.slice(0, end);
+  return new RegExp(
+    `^\\s+(?:readonly\\s+|static\\s+|private\\s+|public\\s+|get\\s+|async\\s+)*#?` +
+      `${escapeRe(member)}\\??\\s*[(:<]`,
+    "m",
+  ).test(body);
+}
+
+async function exists(url: URL): Promise<boolean> {
+  try {
+    await Deno.stat(url);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** A repository path in a code span: `kernels/gemm.ts`, `mod.ts`, `docs/figures/x.svg`. */
+const PATH_SPAN = /^(?:\.\.\/)?(?:[\w-]+\/)*[\w.-]+\.(?:ts|wat|json|md|py|svg)$/;
+/** Paths that are produced by running something and are not committed. */
+const GENERATED = /^(?:runs\/|docs\/api\/|npm\/|node_modules\/)/;
+
+/** Checks one page's references; `pageUrl` locates it, `md` is its text. */
+async function checkPage(
+  pageUrl: URL,
+  md: string,
+  stats: Stats,
+  readText: (url: URL) => Promise<string> = (u) => Deno.readTextFile(u),
+): Promise<Problem[]> {
+  const page = pageUrl.pathname.slice(ROOT.pathname.length);
+  const problems: Problem[] = [];
+  const text = prose(md);
+  const fail = (message: string) => problems.push({ page, message });
+  stats.pages++;
+
+  for (const m of text.matchAll(/\[((?:[^\[\]]|\[[^\]]*\])*)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
+    const label = m[1], target = m[2];
+    if (/^[a-z]+:/i.test(target)) continue; // https:, mailto:
+    stats.links++;
+    const [path, anchor] = target.split("#", 2);
+    const url = path === "" ? pageUrl : new URL(path, pageUrl);
+    const rel = url.pathname.slice(ROOT.pathname.length);
+    if (!url.pathname.startsWith(ROOT.pathname)) {
+      fail(`link ${target} leaves the repository`);
+      continue;
+    }
+    if (path !== "" && !(await exists(url))) {
+      fail(`link ${target} (${rel}) does not exist`);
+      continue;
+    }
+    const base = rel.split("/").pop() ?? "";
+    if (/^_.*\.ts$/.test(base)) {
+      fail(`link ${target} points at a private file; name the public function instead`);
+    }
+    if (anchor !== undefined && rel.endsWith(".md")) {
+      const targetMd = path === "" ? md : await readText(url);
+      if (!anchors(targetMd).has(anchor)) {
+        fail(`link ${target}: ${rel} has no heading with anchor #${anchor}`);
+      }
+    }
+    const code = /^`([^`]+)`$/.exec(label.trim());
+    if (code === null || !/\.(ts|wat)$/.test(rel)) continue;
+    const name = code[1].replace(/\(\)$/, "");
+    if (PATH_SPAN.test(name)) {
+      if (!rel.endsWith(name.replace(/^\.\.\//, ""))) {
+        fail(`link [\`${name}\`](${target}): text and target differ`);
+      }
+      continue;
+    }
+    stats.symbols++;
+    const ext = rel.split(".").pop() ?? "";
+    if (!defines(await readText(url), ext, name)) {
+      fail(`[\`${name}\`](${target}): ${rel} does not define ${name}`);
+    }
+  }
+
+  for (const m of text.matchAll(/(?<!\[)`([^`\n]+)`/g)) {
+    const span = m[1];
+    if (!PATH_SPAN.test(span) || GENERATED.test(span)) continue;
+    // a bare file name is a repository path only for code at the root (`mod.ts`); other bare
+    // names (`training_curve.svg`) are names, not paths
+    if (!span.includes("/") && !/\.(ts|wat)$/.test(span)) continue;
+    stats.paths++;
+    if (!(await exists(new URL(span, ROOT)))) fail(`\`${span}\` names a file that does not exist`);
+  }
+  return problems;
+}
+
+Deno.test("docs: every link, code reference and path in docs/*.md resolves", async () => {
+  const stats: Stats = { pages: 0, links: 0, symbols: 0, paths: 0 };
+  const problems: Problem[] = [];
+  const pages: string[] = [];
+  for await (const e of Deno.readDir(DOCS)) {
+    if (e.isFile && e.name.endsWith(".md")) pages.push(e.name);
+  }
+  pages.sort();
+  for (const name of pages) {
+    const url = new URL(name, DOCS);
+    problems.push(...await checkPage(url, await Deno.readTextFile(url), stats));
+  }
+  const report = problems.map((p) => `  ${p.page}: ${p.message}`).join("\n");
+  assertEquals(problems.length, 0, `${problems.length} broken reference(s):\n${report}`);
+  console.log(
+    `docs refs: ${stats.pages} pages, ${stats.links} links (${stats.symbols} code symbols), ` +
+      `${stats.paths} repository paths: all resolve`,
+  );
+  // the docs are built on these references; far fewer would mean the parser stopped seeing them
+  assert(stats.pages >= 9, `expected at least 9 pages in docs/, found ${stats.pages}`);
+  assert(stats.symbols >= 40, `expected at least 40 code references, found ${stats.symbols}`);
+});
+
+Deno.test("docs refs checker: rejects each kind of broken reference", async () => {
+  const page = new URL("docs/_probe.md", ROOT);
+  const cases: [string, RegExp][] = [
+    ["[`convBackward`](../layers/conv.ts)", /^$/],
+    ["[`Conv2D.backward`](../layers/conv.ts)", /^$/],
+    ["[`kernels/im2col.ts`](../kernels/im2col.ts)", /^$/],
+    ["[`convBackwards`](../layers/conv.ts)", /does not define convBackwards/],
+    ["[`Conv2D.backwards`](../layers/conv.ts)", /does not define Conv2D.backwards/],
+    ["[`im2col`](../kernels/im2col_gone.ts)", /does not exist/],
+    ["[`scratch`](../kernels/_scratch.ts)", /private file/],
+    ["[`kernels/add_at.ts`](../kernels/im2col.ts)", /text and target differ/],
+    ["see `kernels/no_such_file.ts`", /names a file that does not exist/],
+    ["[x](#no-such-heading)\n\n# A heading", /no heading with anchor #no-such-heading/],
+    ["[x](#a-heading)\n\n# A heading", /^$/],
+    ["```ts\n[`notDefined`](../layers/conv.ts)\n```", /^$/], // code blocks are not prose
+  ];
+  for (const [md, expected] of cases) {
+    const stats: Stats = { pages: 0, links: 0, symbols: 0, paths: 0 };
+    const problems = await checkPage(page, md, stats);
+    const got = problems.map((p) => p.message).join("; ");
+    assert(expected.test(got), `for ${JSON.stringify(md)}: expected ${expected}, got "${got}"`);
+  }
+});
+
+Deno.test("docs refs checker: GitHub heading slugs", () => {
+  assertEquals(slug("Why x → x_col is one-to-many"), "why-x--x_col-is-one-to-many");
+  assertEquals(slug("The adjoint: `col2im`"), "the-adjoint-col2im");
+  assertEquals([...anchors("# A\n## A\n```\n# not a heading\n```\n")], ["a", "a-1"]);
+});
