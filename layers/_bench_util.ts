@@ -1,0 +1,14 @@
+// Shared by the layer benches: seeded random tensors of a given type.
+
+import type { Tensor } from "../tensor.ts";
+import { randomArray, rngFor } from "../tests/_random.ts";
+
+const rng = rngFor(4);
+
+/** A tensor of uniform [-1, 1) numbers. */
+export function rand(
+  shape: number[],
+  Type: Float32ArrayConstructor | Float64ArrayConstructor = Float32Array,
+): Tensor {
+  return { shape, data: randomArray(rng, shape.reduce((a, b) => a * b, 1), Type) };
+}
