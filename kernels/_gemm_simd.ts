@@ -6,15 +6,17 @@
  * straight into the module's memory in the order the kernel reads them.
  *
  * Memory. WebAssembly code can only touch its own linear memory, so every call copies in and out.
- * Copy-in: each block of op(A) is packed (kernels/_gemm_pack.ts); each block of op(B) is copied
- * row by row with a memcpy when B's rows are contiguous and long, or packed otherwise; each C
- * block is copied in only when its old value is needed (beta ≠ 0, or a later k block adding to
- * the earlier ones). Copy-out: each C block, row by row, after the kernel has written it. The
- * memory holds one block of each at a time, laid out as
+ * Copy-in: each block of op(A) is packed (kernels/_gemm_pack.ts), or copied with one memcpy
+ * from the panels `packA` made once; each block of op(B) is copied with one memcpy when it is a
+ * contiguous range of B, row by row when B's rows are contiguous and long, or packed otherwise;
+ * each C block is copied in only when its old value is needed (beta ≠ 0, or a later k block
+ * adding to the earlier ones). Copy-out: each C block after the kernel has written it. C blocks
+ * spanning C's whole width are one memcpy each way, others one per row. The memory holds one
+ * block of each at a time, laid out as
  *
  *     [ A block: mc·kc | B block: kc·ldb or kc·nc | C block: mc·nc ]   float32, 64-byte aligned
  *
- * so its size is bounded by the block sizes below (about 1.3 MiB), whatever the problem size. It
+ * so its size is bounded by the block sizes below (about 2.2 MiB), whatever the problem size. It
  * is grown on demand (a grow detaches the old ArrayBuffer, so the Float32Array view is remade)
  * and then reused by every later call: nothing accumulates across calls, and the only state kept
  * is that one module instance.
@@ -41,6 +43,10 @@ const MR = 3, NR = 8;
 // Each extent is split into equal blocks (blockSize: k = 576 → two of 288, not 512 + 64), so no
 // block is a sliver.
 const MC = 63, KC = 512, NC = 512;
+
+/** Widest B block when k is short (the B block stays under KC·NC floats; the C block under
+ * MC·NC_WIDE floats, 504 KiB). */
+const NC_WIDE = 2048;
 
 /** B blocks at least this wide are copied row by row instead of packed (see gemmSimd). */
 const ROW_COPY_MIN = 96;
@@ -139,6 +145,8 @@ function roundUp(x: number, r: number): number {
  * @param alpha Scale of the product.
  * @param beta Scale of the old C (0: C is not read).
  * @param c C [m, n], row-major, written in place.
+ * @param aPacked op(A) already packed by {@link packOpA} with the same m and k (then `a`, rsA
+ *   and csA are not read), or null to pack it here.
  * @returns Nothing; `c` holds the result.
  * @throws {Error} If the kernel is not available ({@link simdAvailable} is false).
  *
@@ -167,40 +175,62 @@ export function gemmSimd(
   alpha: number,
   beta: number,
   c: Float32Array,
+  aPacked: Float32Array | null = null,
 ): void {
   const kern = loadKernel();
   if (kern === null) throw new Error("gemm: WebAssembly SIMD is not available in this runtime");
-  const mcMax = blockSize(m, MC, MR), ncMax = blockSize(n, NC, NR), kcMax = blockSize(k, KC, 1);
+  const mcMax = blockSize(m, MC, MR), kcMax = blockSize(k, KC, 1);
+  // NC bounds the B block (kc·nc floats, reused by every A block from L2/L3); when k is short
+  // the same budget holds more columns, so n is not split needlessly (conv1 [20,25]·[25,576]:
+  // one block of 576 instead of two of 288, half the calls and row copies).
+  const ncWide = Math.min(NC_WIDE, Math.max(NC, roundUp(Math.floor(KC * NC / kcMax), NR)));
+  const ncMax = blockSize(n, ncWide, NR);
   // How op(B) goes into the memory (the two layouts of gemm_simd.wat's header):
-  // - B's rows are contiguous (B not transposed): each row of the block is copied as it is,
-  //   one TypedArray.set (a memcpy) per k step, into rows ldb floats apart. ldb is an odd number
-  //   of 64-byte cache lines: with a power-of-two stride (nc = 512: 2 KiB) the kc rows that one
+  // - B not transposed and the block is B's whole width (n ≤ ncMax): its kc rows are one
+  //   contiguous range of B, copied with a single TypedArray.set (a memcpy) and read in place,
+  //   rows n floats apart. Used when n is small (the micro-panel's kc lines then stay few
+  //   hundred bytes apart, measured as fast as packed: conv2 [50,500]·[500,64] 17 µs of packing
+  //   become 1 µs) or already the padded stride below.
+  // - B not transposed and long rows: each row of the block is copied as it is, one
+  //   TypedArray.set per k step, into rows ldb floats apart. ldb is an odd number of 64-byte
+  //   cache lines: with a power-of-two stride (nc = 512: 2 KiB) the kc rows that one
   //   micro-panel touches would all fall in the same few L1 sets and evict each other (measured
   //   29 vs 41 GFLOP/s at kc = 512); padded, it runs as fast as the packed layout.
   // - otherwise (B transposed, or rows too short to pay for one TypedArray.set call each, about
-  //   35 ns: packing costs ~0.3 ns per value, so it wins below ~96 columns): the 8 values of a
+  //   30 ns: packing costs ~0.5 ns per value, so it wins below ~96 columns): the 8 values of a
   //   k step are gathered once into packed micro-panels (kernels/_gemm_pack.ts).
-  const rowMajorB = csB === 1 && ncMax >= ROW_COPY_MIN;
   let ldb = roundUp(ncMax, 16);
   if ((ldb / 16) % 2 === 0) ldb += 16;
+  const wholeB = csB === 1 && rsB === n && ncMax >= n && (n < ROW_COPY_MIN || n === ldb);
+  if (wholeB) ldb = n;
+  const rowMajorB = wholeB || (csB === 1 && ncMax >= ROW_COPY_MIN);
   // Layout of the memory for this call (float32 indices; ×4 for byte addresses). Each region
-  // starts on a 64-byte boundary, so the kernel's 16-byte loads and stores of B and C are aligned.
+  // starts on a 64-byte boundary. The B region has NR floats of slack: in the whole-B layout
+  // the last row's padding columns (n not a multiple of 8) are read past the block; those
+  // stale values reach only C's padding columns, which are never copied out.
   const pa = 0, pb = roundUp(pa + mcMax * kcMax, 16);
-  const pc = roundUp(pb + kcMax * (rowMajorB ? ldb : ncMax), 16), end = pc + mcMax * ncMax;
+  const pc = roundUp(pb + kcMax * (rowMajorB ? ldb : ncMax) + NR, 16);
+  const end = pc + mcMax * ncMax;
   if (kern.memory.buffer.byteLength < end * 4) {
     kern.memory.grow(Math.ceil((end * 4 - kern.memory.buffer.byteLength) / 65536));
     kern.f32 = new Float32Array(kern.memory.buffer);
   }
   const f32 = kern.f32, block = kern.block;
-  // jc: one column panel of C and op(B) at a time (NC wide), so the copied B block is bounded
-  // and reused by every A block below it.
+  const mPad = roundUp(m, MR); // rows of op(A) in aPacked (see packOpA)
+  // jc: one column panel of C and op(B) at a time (ncMax wide), so the copied B block is
+  // bounded and reused by every A block below it.
   for (let jc = 0; jc < n; jc += ncMax) {
     const nc = Math.min(ncMax, n - jc), ncPad = roundUp(nc, NR);
+    // When the panel is all of C's width and needs no padding columns, a C block is one
+    // contiguous range of C: copied in and out with one TypedArray.set instead of one per row.
+    const wholeC = nc === n && ncPad === n;
     // pc: one k block at a time (KC deep), so a B micro-panel fits L1; the first writes beta·C,
     // the next ones add to it.
     for (let p0 = 0; p0 < k; p0 += kcMax) {
       const kc = Math.min(kcMax, k - p0);
-      if (rowMajorB) {
+      if (wholeB) {
+        f32.set(b.subarray(p0 * rsB, (p0 + kc) * rsB), pb);
+      } else if (rowMajorB) {
         // p: one row of the op(B) block per k step, a memcpy each.
         for (let p = 0, s = p0 * rsB + jc, d = pb; p < kc; p++, s += rsB, d += ldb) {
           f32.set(b.subarray(s, s + nc), d);
@@ -210,23 +240,82 @@ export function gemmSimd(
       }
       const bstep = rowMajorB ? ldb * 4 : NR * 4, bpanel = rowMajorB ? NR * 4 : kc * NR * 4;
       const bt = p0 === 0 ? beta : 1;
-      // ic: one row block of op(A) at a time (MC tall), packed and kept in L2 for the kernel.
+      // ic: one row block of op(A) at a time (MC tall), kept in L2 for the kernel: packed now,
+      // or copied from the panels packA made (block (p0, ic) starts at p0·mPad + ic·kc).
       for (let ic = 0; ic < m; ic += mcMax) {
         const mc = Math.min(mcMax, m - ic), mcPad = roundUp(mc, MR);
-        packPanels(f32, pa, a, ic * rsA + p0 * csA, rsA, csA, mc, kc, MR);
+        if (aPacked !== null) {
+          const o = p0 * mPad + ic * kc;
+          f32.set(aPacked.subarray(o, o + mcPad * kc), pa);
+        } else {
+          packPanels(f32, pa, a, ic * rsA + p0 * csA, rsA, csA, mc, kc, MR);
+        }
         // Copy-in of C only when the kernel will read it; the C block's row stride is ncPad, and
         // its padding rows/columns are scratch that is never copied out.
         if (bt !== 0) {
-          for (let i = 0, s = ic * n + jc, d = pc; i < mc; i++, s += n, d += ncPad) {
-            f32.set(c.subarray(s, s + nc), d);
+          if (wholeC) f32.set(c.subarray(ic * n, (ic + mc) * n), pc);
+          else {
+            for (let i = 0, s = ic * n + jc, d = pc; i < mc; i++, s += n, d += ncPad) {
+              f32.set(c.subarray(s, s + nc), d);
+            }
           }
         }
         block(mcPad, ncPad, kc, pa * 4, pb * 4, bstep, bpanel, pc * 4, ncPad, alpha, bt);
         // Copy-out: the mc×nc live part of the C block.
-        for (let i = 0, s = pc, d = ic * n + jc; i < mc; i++, s += ncPad, d += n) {
-          c.set(f32.subarray(s, s + nc), d);
+        if (wholeC) c.set(f32.subarray(pc, pc + mc * n), ic * n);
+        else {
+          for (let i = 0, s = pc, d = ic * n + jc; i < mc; i++, s += ncPad, d += n) {
+            c.set(f32.subarray(s, s + nc), d);
+          }
         }
       }
     }
   }
+}
+
+/**
+ * Packs the whole op(A) [m, k] in the order {@link gemmSimd} reads it, for its `aPacked`
+ * argument: for each k block (p0 = 0, kc, 2·kc, ...), each m block's panels as packPanels lays
+ * them out, block (p0, ic) at offset p0·mPad + ic·kc, where mPad = m rounded up to 3 rows. The
+ * blocking depends on m and k only, so the same panels serve every n. Arguments as gemmSimd's.
+ *
+ * @param a A's data.
+ * @param rsA Distance between rows of op(A).
+ * @param csA Distance between columns of op(A).
+ * @param m Rows of op(A), at least 1.
+ * @param k Columns of op(A), at least 1.
+ * @returns The panels: mPad·k floats.
+ *
+ * @example The panels of a 2×2 matrix, as the driver reads them
+ * ```ts
+ * import { gemmSimd, packOpA, simdAvailable } from "./_gemm_simd.ts";
+ * import { assertEquals } from "@std/assert";
+ * const a = new Float32Array([1, 2, 3, 4]);
+ * const panels = packOpA(a, 2, 1, 2, 2);
+ * assertEquals(Array.from(panels), [1, 3, 0, 2, 4, 0]); // one 3-row panel, zero-padded
+ * if (simdAvailable()) {
+ *   const c = new Float32Array(4);
+ *   gemmSimd(a, 2, 1, new Float32Array([5, 6, 7, 8]), 2, 1, 2, 2, 2, 1, 0, c, panels);
+ *   assertEquals(Array.from(c), [19, 22, 43, 50]);
+ * }
+ * ```
+ */
+export function packOpA(
+  a: Float32Array,
+  rsA: number,
+  csA: number,
+  m: number,
+  k: number,
+): Float32Array {
+  const mcMax = blockSize(m, MC, MR), kcMax = blockSize(k, KC, 1), mPad = roundUp(m, MR);
+  const out = new Float32Array(mPad * k);
+  // The same two loops as gemmSimd's pc and ic, so the offsets match.
+  for (let p0 = 0; p0 < k; p0 += kcMax) {
+    const kc = Math.min(kcMax, k - p0);
+    for (let ic = 0; ic < m; ic += mcMax) {
+      const mc = Math.min(mcMax, m - ic);
+      packPanels(out, p0 * mPad + ic * kc, a, ic * rsA + p0 * csA, rsA, csA, mc, kc, MR);
+    }
+  }
+  return out;
 }

@@ -17,7 +17,7 @@
 // kernel's float32 alpha/beta is exact too.
 
 import { assert, assertEquals, assertStrictEquals, assertThrows } from "@std/assert";
-import { gemm, type GemmBackend, gemmSimdAvailable } from "./gemm.ts";
+import { gemm, type GemmBackend, gemmSimdAvailable, packA } from "./gemm.ts";
 import { mulberry32, type Rng } from "../random.ts";
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
@@ -361,4 +361,77 @@ Deno.test("gemm: bad input throws a clear error and writes nothing", () => {
       'gemm: backend "simd" computes in float32; a is Float64Array',
     );
   }
+});
+
+Deno.test("gemm simd: the B and C copy layouts (whole-B memcpy, wide blocks for short k)", () => {
+  // n = 112 is its own padded stride (7 cache lines): B is copied whole; n = 2100 with k = 3
+  // takes the widened column blocks (two of 1056); n = 5 reads past B's last row into padding.
+  const rng = mulberry32(8);
+  for (const [m, n, k] of [[13, 112, 40], [5, 2100, 3], [7, 5, 9], [64, 64, 600]]) {
+    for (const [transA, transB] of TRANSPOSES) {
+      checkCase(Float32Array, { m, n, k, transA, transB, alpha: 1, beta: 0.25 }, rng);
+    }
+  }
+});
+
+for (const ctor of [Float32Array, Float64Array]) {
+  Deno.test(`gemm ${ctor.name}: a PackedMatrix gives the same result as A, on every backend`, () => {
+    const rng = mulberry32(9);
+    // the conv shapes, blocks past MC and KC (m 130, k 600), and awkward small ones
+    const shapes = [[50, 64, 500], [500, 64, 50], [20, 576, 25], [25, 576, 20], [130, 70, 600], [
+      1,
+      9,
+      2,
+    ], [7, 3, 1]];
+    for (const [m, n, k] of shapes) {
+      for (const [transA, transB] of TRANSPOSES) {
+        const a = randomArray(ctor, m * k, rng), b = randomArray(ctor, k * n, rng);
+        const A = { data: a, rows: transA ? k : m, cols: transA ? m : k };
+        const B = { data: b, rows: transB ? n : k, cols: transB ? k : n };
+        const packed = packA(A, { transA });
+        assertEquals([packed.rows, packed.cols, packed.transA], [m, k, transA]);
+        assertStrictEquals(packed.source, A);
+        const c0 = randomArray(ctor, m * n, rng);
+        for (const backend of backendsFor(ctor)) {
+          for (const beta of [0, 0.5]) {
+            const want = gemm(A, B, { transA, transB, beta, out: c0.slice(), backend });
+            // used twice: the panels are not consumed or altered by a call
+            for (let rep = 0; rep < 2; rep++) {
+              const got = gemm(packed, B, { transB, beta, out: c0.slice(), backend });
+              // same backend, same blocking, same panels: bit-identical
+              assertEquals(got, want, `${backend} ${m}x${n}x${k} ${transA} ${transB}`);
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+Deno.test("packA: bad input throws a clear error; transA with a PackedMatrix is refused", () => {
+  const a = { data: new Float32Array(6), rows: 2, cols: 3 };
+  assertThrows(
+    () => packA({ data: new Float32Array(5), rows: 2, cols: 3 }),
+    RangeError,
+    "packA: a.data has 5 elements, expected 2x3",
+  );
+  assertThrows(
+    () => packA({ data: [1, 2] as unknown as Float32Array, rows: 1, cols: 2 }),
+    TypeError,
+    "packA: a.data must be a Float32Array or Float64Array, got Array",
+  );
+  const b = { data: new Float32Array(6), rows: 3, cols: 2 };
+  const out = new Float32Array(4).fill(7);
+  assertThrows(
+    () => gemm(packA(a), b, { transA: true, out }),
+    RangeError,
+    "gemm: a is a PackedMatrix, whose transpose was fixed by packA; do not pass transA",
+  );
+  assertEquals(Array.from(out), [7, 7, 7, 7]); // nothing written
+  // the inner dimensions are checked against op(A) as packed
+  assertThrows(
+    () => gemm(packA(a, { transA: true }), b),
+    RangeError,
+    "gemm: op(a) is 3x2 but op(b) is 3x2; inner dimensions must match",
+  );
 });

@@ -14,7 +14,7 @@
 import type { FloatArray, Tensor } from "../tensor.ts";
 import { im2col, type Im2colTable, im2colTable } from "../kernels/im2col.ts";
 import { addAt } from "../kernels/add_at.ts";
-import { gemm } from "../kernels/gemm.ts";
+import { gemm, packA } from "../kernels/gemm.ts";
 import { scratch } from "../kernels/_scratch.ts";
 import {
   checkSameType,
@@ -168,12 +168,14 @@ function convForwardChecked<T extends FloatArray>(
   } else {
     // x_col [K, P]: one scratch matrix reused for every sample, or sample n's slice of columns
     const scratch_col = columns === undefined ? scratch(x.data, "conv.x_col", K * P) : undefined;
+    // w_col is the same for every sample: pack it for the GEMM kernel once, not N times
+    const w_packed = packA(w_col);
     for (let n = 0; n < N; n++) {
       const x_col = scratch_col ?? columns!.subarray(n * K * P, (n + 1) * K * P);
       im2col(x.data.subarray(n * CHW, (n + 1) * CHW), table, { out: x_col });
       const y_n = y.subarray(n * D * P, (n + 1) * D * P); // [D, P]
       for (let d = 0; d < D; d++) y_n.fill(b.data[d], d * P, (d + 1) * P);
-      gemm(w_col, { data: x_col, rows: K, cols: P }, { beta: 1, out: y_n });
+      gemm(w_packed, { data: x_col, rows: K, cols: P }, { beta: 1, out: y_n });
     }
   }
   const yShape = [N, D, table.outHeight, table.outWidth];
@@ -240,6 +242,7 @@ function convBackwardChecked<T extends FloatArray>(
     const cols = cache.columns;
     const scratch_col = cols === undefined ? scratch(x.data, "conv.x_col", K * P) : undefined;
     const dx_col = scratch(x.data, "conv.dx_col", K * P); // [K, P]
+    const w_colT = packA(w_col, { transA: true }); // w_colᵀ [K, D], packed once for all samples
     for (let n = 0; n < N; n++) {
       const dY_n = { data: dY.subarray(n * D * P, (n + 1) * D * P), rows: D, cols: P };
       // x_col [K, P]: kept by the forward pass, or gathered again
@@ -249,7 +252,7 @@ function convBackwardChecked<T extends FloatArray>(
       // dW += dY_n · x_colᵀ   [D, P]·[P, K]
       gemm(dY_n, { data: x_col, rows: K, cols: P }, { transB: true, beta: 1, out: dw });
       // dx_col = w_colᵀ · dY_n   [K, D]·[D, P]; then col2im: the same table, used backwards
-      gemm(w_col, dY_n, { transA: true, out: dx_col });
+      gemm(w_colT, dY_n, { out: dx_col });
       addAt(dx.subarray(n * CHW, (n + 1) * CHW), table.indices, dx_col);
     }
   }
