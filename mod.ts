@@ -24,8 +24,14 @@ export { sizeOf, tensor } from "./tensor.ts";
 export type { Rng } from "./random.ts";
 export { heNormal, mulberry32, normal } from "./random.ts";
 
-export type { GemmBackend, GemmOptions, Matrix } from "./kernels/gemm.ts";
-export { gemm, gemmSimdAvailable } from "./kernels/gemm.ts";
+export type {
+  GemmBackend,
+  GemmOptions,
+  Matrix,
+  PackedMatrix,
+  PackOptions,
+} from "./kernels/gemm.ts";
+export { gemm, gemmSimdAvailable, packA } from "./kernels/gemm.ts";
 export { addAt } from "./kernels/add_at.ts";
 
 export type { Layer, Param } from "./layers/layer.ts";
@@ -74,3 +80,40 @@ export type {
 export { col2im, im2col, im2colTable } from "./kernels/im2col.ts";
 export type { ColumnMax, MaxPoolColumnsOptions, MaxPoolTableOptions } from "./kernels/max_pool.ts";
 export { maxPoolColumns, maxPoolTable } from "./kernels/max_pool.ts";
+
+// training: network, optimisers, data, checkpoints
+export type { BuildOptions, LayerSpec } from "./network/models.ts";
+export { buildNetwork, LENET5, lenet5, MODELS, SMALL_NET, smallNet } from "./network/models.ts";
+export { Sequential } from "./network/sequential.ts";
+export { Flatten } from "./network/flatten.ts";
+export type { DropoutOptions } from "./network/dropout.ts";
+export { Dropout } from "./network/dropout.ts";
+export type { Optimizer } from "./optim/optimizer.ts";
+export type { SGDOptions } from "./optim/sgd.ts";
+export { SGD } from "./optim/sgd.ts";
+export type { AdamOptions } from "./optim/adam.ts";
+export { Adam } from "./optim/adam.ts";
+export type { CosineScheduleOptions, LrSchedule, StepScheduleOptions } from "./optim/schedule.ts";
+export { cosineSchedule, stepSchedule } from "./optim/schedule.ts";
+export type { IdxArray, IdxType, LabelledImages } from "./data/idx.ts";
+export { parseIdx, parseLabelledImages } from "./data/idx.ts";
+export type { Batch, BatchOptions, MiniBatchOptions, Normalization } from "./data/batches.ts";
+export { firstImages, makeBatch, miniBatches, pixelStats, shuffledOrder } from "./data/batches.ts";
+export type {
+  DecodeSafetensorsOptions,
+  EncodeSafetensorsOptions,
+  SafetensorsDtype,
+  SafetensorsFile,
+} from "./io/safetensors.ts";
+export { crc32, CRC32_KEY, decodeSafetensors, encodeSafetensors } from "./io/safetensors.ts";
+export type { CheckpointInfo, RestoredCheckpoint } from "./io/checkpoint.ts";
+export {
+  CHECKPOINT_KEYS,
+  encodeCheckpoint,
+  loadCheckpoint,
+  restoreCheckpoint,
+} from "./io/checkpoint.ts";
+export type { BatchProgress, EpochStats, Evaluation, TrainEpochOptions } from "./training/loop.ts";
+export { evaluate, trainEpoch } from "./training/loop.ts";
+export type { AccuracyPoint, LearningCurve, LossPoint } from "./plot/svg.ts";
+export { filterGridSvg, learningCurveSvg } from "./plot/svg.ts";

@@ -1,0 +1,258 @@
+/**
+ * Checkpoints: a network's parameters as a safetensors file, named as PyTorch names the same
+ * `nn.Sequential`'s state dict ("0.weight", "0.bias", ...), with the layer list and the input
+ * normalisation in the metadata, so the file alone rebuilds the model (here, or in PyTorch).
+ *
+ * Loading is all-or-nothing: every name, shape and value is checked before the first parameter
+ * is written, so a file that does not fit leaves the network untouched.
+ *
+ * @module
+ */
+
+import type { Normalization } from "../data/batches.ts";
+import { buildNetwork, type LayerSpec } from "../network/models.ts";
+import type { Sequential } from "../network/sequential.ts";
+import {
+  CRC32_KEY,
+  decodeSafetensors,
+  encodeSafetensors,
+  type SafetensorsFile,
+} from "./safetensors.ts";
+
+/** Metadata keys convprop writes (besides the safetensors `crc32` and PyTorch's `format`). */
+export const CHECKPOINT_KEYS: {
+  readonly layers: string;
+  readonly normalization: string;
+  readonly model: string;
+} = {
+  layers: "convprop.layers",
+  normalization: "convprop.normalization",
+  model: "convprop.model",
+};
+
+/** What a checkpoint records besides the weights. */
+export interface CheckpointInfo {
+  /** The layer list the network was built from. */
+  readonly spec: readonly LayerSpec[];
+  /** The input normalisation the network was trained with. */
+  readonly norm: Normalization;
+  /** A model name, as "small" or "lenet5"; default "custom". */
+  readonly model?: string;
+  /** Further metadata strings (seed, epochs, accuracy, ...). */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** A network rebuilt from a checkpoint. */
+export interface RestoredCheckpoint {
+  /** The network, with the checkpoint's weights, in evaluation mode. */
+  readonly net: Sequential;
+  /** Its layer list. */
+  readonly spec: LayerSpec[];
+  /** The normalisation its inputs need. */
+  readonly norm: Normalization;
+  /** All metadata strings of the file. */
+  readonly metadata: Record<string, string>;
+}
+
+/**
+ * Encodes a network's parameters and description as a safetensors file.
+ *
+ * @param net The network.
+ * @param info Its layer list, input normalisation, name and any extra metadata.
+ * @returns The file's bytes.
+ * @throws {RangeError} If `norm` is not finite with a positive std, or an extra metadata key
+ *   collides with one convprop writes.
+ *
+ * @example Save, change the weights, load: exactly the saved values come back
+ * ```ts
+ * import { encodeCheckpoint, loadCheckpoint } from "./checkpoint.ts";
+ * import { buildNetwork } from "../network/models.ts";
+ * import { assertEquals } from "@std/assert";
+ * const spec = [{ type: "flatten" as const }, { type: "fc" as const, inFeatures: 4, outFeatures: 2 }];
+ * const net = buildNetwork(spec, { seed: 3 });
+ * const bytes = encodeCheckpoint(net, { spec, norm: { mean: 0.1307, std: 0.3081 } });
+ * const saved = Float32Array.from(net.params()[0].value.data);
+ * net.params()[0].value.data.fill(0);
+ * loadCheckpoint(net, bytes);
+ * assertEquals(net.params()[0].value.data, saved);
+ * ```
+ */
+export function encodeCheckpoint(net: Sequential, info: CheckpointInfo): Uint8Array {
+  const { mean, std } = info.norm;
+  if (!Number.isFinite(mean) || !(std > 0 && Number.isFinite(std))) {
+    throw new RangeError(
+      `encodeCheckpoint: norm must have a finite mean and positive std, got ${
+        JSON.stringify(info.norm)
+      }`,
+    );
+  }
+  const metadata: Record<string, string> = { format: "pt" };
+  for (const [k, v] of Object.entries(info.metadata ?? {})) {
+    if (k === "format" || Object.values(CHECKPOINT_KEYS).includes(k)) {
+      throw new RangeError(`encodeCheckpoint: metadata key "${k}" is reserved`);
+    }
+    metadata[k] = v;
+  }
+  metadata[CHECKPOINT_KEYS.model] = info.model ?? "custom";
+  metadata[CHECKPOINT_KEYS.layers] = JSON.stringify(info.spec);
+  metadata[CHECKPOINT_KEYS.normalization] = JSON.stringify({ mean, std });
+  const tensors = new Map(net.params().map((p) => [p.name, p.value]));
+  return encodeSafetensors(tensors, { metadata });
+}
+
+/**
+ * Loads a checkpoint's weights into a network of the same architecture. Everything is checked
+ * first (the file's structure and checksum, that its tensors are exactly the network's
+ * parameters with the same shapes, that every value is finite); only then are the values
+ * copied, so on any error the network is left as it was.
+ *
+ * @param net The network to load into.
+ * @param bytes The checkpoint file.
+ * @param name What to call the file in error messages.
+ * @returns The file's metadata.
+ * @throws {RangeError} If the file is truncated or corrupted (see {@link decodeSafetensors}; a
+ *   file with convprop metadata must carry its checksum), a parameter is missing or extra, a
+ *   shape differs, or a value is NaN or infinite.
+ *
+ * @example A checkpoint of another architecture is refused, and nothing changes
+ * ```ts
+ * import { encodeCheckpoint, loadCheckpoint } from "./checkpoint.ts";
+ * import { buildNetwork } from "../network/models.ts";
+ * import { assertEquals, assertThrows } from "@std/assert";
+ * const norm = { mean: 0, std: 1 };
+ * const a = [{ type: "fc" as const, inFeatures: 4, outFeatures: 2 }];
+ * const b = [{ type: "fc" as const, inFeatures: 4, outFeatures: 3 }];
+ * const bytes = encodeCheckpoint(buildNetwork(a), { spec: a, norm });
+ * const net = buildNetwork(b, { seed: 1 });
+ * const before = Float32Array.from(net.params()[0].value.data);
+ * assertThrows(() => loadCheckpoint(net, bytes), RangeError, '"0.weight" is [2,4] in the file');
+ * assertEquals(net.params()[0].value.data, before);
+ * ```
+ */
+export function loadCheckpoint(
+  net: Sequential,
+  bytes: Uint8Array,
+  name = "the checkpoint",
+): Record<string, string> {
+  const file = decodeCheckpoint(bytes, name);
+  loadTensors(net, file, name);
+  return file.metadata;
+}
+
+/** Decodes a checkpoint; one that convprop wrote must still carry its checksum. */
+function decodeCheckpoint(bytes: Uint8Array, name: string): SafetensorsFile {
+  const file = decodeSafetensors(bytes, { name });
+  const ours = Object.keys(file.metadata).some((k) => k.startsWith("convprop."));
+  if (ours && file.metadata[CRC32_KEY] === undefined) {
+    throw new RangeError(
+      `loadCheckpoint: ${name} has convprop metadata but no "${CRC32_KEY}" checksum: corrupted`,
+    );
+  }
+  return file;
+}
+
+/** Checks every tensor against the network's parameters, then copies them all. */
+function loadTensors(net: Sequential, file: SafetensorsFile, name: string): void {
+  const fn = "loadCheckpoint";
+  const params = net.params();
+  const wanted = new Set(params.map((p) => p.name));
+  const missing = params.filter((p) => !file.tensors.has(p.name)).map((p) => p.name);
+  const extra = [...file.tensors.keys()].filter((k) => !wanted.has(k));
+  if (missing.length || extra.length) {
+    throw new RangeError(
+      `${fn}: ${name} does not fit the model: ` +
+        [
+          missing.length ? `missing ${missing.map((s) => `"${s}"`).join(", ")}` : "",
+          extra.length ? `unexpected ${extra.map((s) => `"${s}"`).join(", ")}` : "",
+        ].filter(Boolean).join("; "),
+    );
+  }
+  for (const p of params) {
+    const t = file.tensors.get(p.name)!;
+    const same = t.shape.length === p.value.shape.length &&
+      t.shape.every((s, i) => s === p.value.shape[i]);
+    if (!same) {
+      throw new RangeError(
+        `${fn}: ${name} does not fit the model: "${p.name}" is [${
+          t.shape.join(",")
+        }] in the file but [${p.value.shape.join(",")}] in the model`,
+      );
+    }
+    const bad = t.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new RangeError(
+        `${fn}: ${name}: "${p.name}" holds ${t.data[bad]} at index ${bad}: corrupted weights`,
+      );
+    }
+  }
+  for (const p of params) p.value.data.set(file.tensors.get(p.name)!.data);
+}
+
+/**
+ * Rebuilds a network from a checkpoint alone: the layer list and normalisation from its
+ * metadata, then the weights (checked as {@link loadCheckpoint} checks them).
+ *
+ * @param bytes The checkpoint file.
+ * @param name What to call the file in error messages.
+ * @returns The network (in evaluation mode), its layer list, normalisation and metadata.
+ * @throws {RangeError} If the metadata lacks or garbles the layer list or normalisation, the
+ *   layer list is invalid, or as {@link loadCheckpoint}.
+ *
+ * @example
+ * ```ts
+ * import { encodeCheckpoint, restoreCheckpoint } from "./checkpoint.ts";
+ * import { smallNet, SMALL_NET } from "../network/models.ts";
+ * import { assertEquals } from "@std/assert";
+ * const net = smallNet({ seed: 5 });
+ * const bytes = encodeCheckpoint(net, { spec: SMALL_NET, norm: { mean: 0.13, std: 0.31 }, model: "small" });
+ * const restored = restoreCheckpoint(bytes);
+ * assertEquals(restored.metadata["convprop.model"], "small");
+ * assertEquals(restored.norm, { mean: 0.13, std: 0.31 });
+ * const x = { shape: [1, 1, 28, 28], data: new Float32Array(784).fill(0.5) };
+ * assertEquals(restored.net.predict(x).data, net.predict(x).data);
+ * ```
+ */
+export function restoreCheckpoint(bytes: Uint8Array, name = "the checkpoint"): RestoredCheckpoint {
+  const fn = "restoreCheckpoint";
+  const file = decodeCheckpoint(bytes, name);
+  const { metadata } = file;
+  function parse(key: string): unknown {
+    const text = metadata[key];
+    if (text === undefined) {
+      throw new RangeError(
+        `${fn}: ${name} has no "${key}" metadata: not a convprop checkpoint, so the model cannot ` +
+          `be rebuilt from it`,
+      );
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new RangeError(`${fn}: ${name}: the "${key}" metadata is not valid JSON: corrupted`);
+    }
+  }
+  const spec = parse(CHECKPOINT_KEYS.layers);
+  const norm = parse(CHECKPOINT_KEYS.normalization) as Partial<Normalization>;
+  if (!Array.isArray(spec)) {
+    throw new RangeError(`${fn}: ${name}: the layer list is not an array`);
+  }
+  if (
+    typeof norm?.mean !== "number" || !Number.isFinite(norm.mean) ||
+    typeof norm.std !== "number" || !(norm.std > 0 && Number.isFinite(norm.std))
+  ) {
+    throw new RangeError(`${fn}: ${name}: the normalisation ${JSON.stringify(norm)} is invalid`);
+  }
+  let net: Sequential;
+  try {
+    net = buildNetwork(spec as LayerSpec[]);
+  } catch (e) {
+    throw new RangeError(`${fn}: ${name}: its layer list does not build: ${(e as Error).message}`);
+  }
+  loadTensors(net, file, name);
+  net.eval();
+  return {
+    net,
+    spec: spec as LayerSpec[],
+    norm: { mean: norm.mean, std: norm.std },
+    metadata,
+  };
+}

@@ -1,0 +1,202 @@
+/**
+ * Networks described as data: a list of layer specifications, which {@link buildNetwork} turns
+ * into a {@link Sequential} with freshly initialised weights. A checkpoint stores the list next to
+ * the weights, so it can be rebuilt (here, or as a PyTorch `nn.Sequential`) without code.
+ *
+ * Initialisation: convolution and fully connected weights are He-normal, N(0, 2/fan_in) (the
+ * right variance for ReLU networks; docs/training.md derives it), biases zero, all drawn in layer
+ * order from one seeded `mulberry32` stream: the same seed gives the same network bit for bit.
+ *
+ * @module
+ */
+
+import type { Layer } from "../layers/layer.ts";
+import { Conv2D } from "../layers/conv.ts";
+import { FullyConnected } from "../layers/fully_connected.ts";
+import { MaxPool2D } from "../layers/max_pool.ts";
+import { ReLU } from "../layers/relu.ts";
+import { mulberry32, type Rng } from "../random.ts";
+import { Sequential } from "./sequential.ts";
+import { Flatten } from "./flatten.ts";
+import { Dropout } from "./dropout.ts";
+
+/** One layer of a network, as data (JSON). */
+export type LayerSpec =
+  | {
+    type: "conv";
+    inChannels: number;
+    outChannels: number;
+    kernelSize: number;
+    stride?: number;
+    padding?: number;
+  }
+  | { type: "relu" }
+  | { type: "maxpool"; size: number; stride?: number }
+  | { type: "flatten" }
+  | { type: "fc"; inFeatures: number; outFeatures: number }
+  | { type: "dropout"; p: number };
+
+/** Options of {@link buildNetwork} and the model builders. */
+export interface BuildOptions {
+  /** Seed of the initial weights (and dropout masks); default 0. Ignored when `rng` is given. */
+  seed?: number;
+  /** The random source, instead of a seed. */
+  rng?: Rng;
+  /** Element type of the parameters; default "float32". */
+  dtype?: "float32" | "float64";
+}
+
+/**
+ * Builds a network from its specification, initialising weights He-normal from the seed.
+ *
+ * @param spec The layers, input first.
+ * @param opts Seed (or random source) and element type.
+ * @returns The network, in training mode.
+ * @throws {RangeError} If a layer type is unknown or a size is invalid (as the layer's
+ *   constructor reports it), or the spec is empty.
+ *
+ * @example
+ * ```ts
+ * import { buildNetwork } from "./models.ts";
+ * import { assertEquals } from "@std/assert";
+ * const net = buildNetwork([
+ *   { type: "conv", inChannels: 1, outChannels: 2, kernelSize: 3 },
+ *   { type: "relu" },
+ *   { type: "flatten" },
+ *   { type: "fc", inFeatures: 2 * 2 * 2, outFeatures: 3 },
+ * ], { seed: 7 });
+ * const y = net.forward({ shape: [5, 1, 4, 4], data: new Float32Array(80).fill(1) });
+ * assertEquals(y.shape, [5, 3]);
+ * const again = buildNetwork([{ type: "fc", inFeatures: 4, outFeatures: 2 }], { seed: 7 });
+ * assertEquals(again.params()[0].value, buildNetwork([{ type: "fc", inFeatures: 4, outFeatures: 2 }], { seed: 7 }).params()[0].value);
+ * ```
+ */
+export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}): Sequential {
+  if (!Array.isArray(spec) || spec.length === 0) {
+    throw new RangeError("buildNetwork: spec must be a non-empty array of layers");
+  }
+  const rng = opts.rng ?? mulberry32(opts.seed ?? 0);
+  const dtype = opts.dtype ?? "float32";
+  const layers: Layer[] = spec.map((s, i): Layer => {
+    switch (s?.type) {
+      case "conv":
+        return new Conv2D({
+          inChannels: s.inChannels,
+          outChannels: s.outChannels,
+          kernelSize: s.kernelSize,
+          stride: s.stride ?? 1,
+          padding: s.padding ?? 0,
+          dtype,
+          rng,
+        });
+      case "relu":
+        return new ReLU();
+      case "maxpool":
+        return new MaxPool2D({ size: s.size, stride: s.stride ?? s.size });
+      case "flatten":
+        return new Flatten();
+      case "fc":
+        return new FullyConnected({
+          inFeatures: s.inFeatures,
+          outFeatures: s.outFeatures,
+          dtype,
+          rng,
+        });
+      case "dropout":
+        return new Dropout({ p: s.p, rng });
+      default:
+        throw new RangeError(
+          `buildNetwork: spec[${i}] has unknown type ${JSON.stringify(s?.type)} (conv, relu, ` +
+            `maxpool, flatten, fc, dropout)`,
+        );
+    }
+  });
+  return new Sequential(layers);
+}
+
+/**
+ * The default network, small enough to train one epoch over the 60,000 MNIST images in well under
+ * two minutes on one CPU core, and above 98.8% test accuracy after that one epoch:
+ * conv 5×5 1→24 pad 2, ReLU, max-pool 2 (28→28→14); conv 5×5 24→64, ReLU, max-pool 2
+ * (14→10→5); flatten, fully connected 1600→10. 55,098 parameters. (LeNet-5's shape with wider
+ * convolutions and no hidden fully connected layers: convolutions share their weights over the
+ * image, so width there buys accuracy cheaply per parameter.)
+ */
+export const SMALL_NET: readonly LayerSpec[] = [
+  { type: "conv", inChannels: 1, outChannels: 24, kernelSize: 5, padding: 2 },
+  { type: "relu" },
+  { type: "maxpool", size: 2 },
+  { type: "conv", inChannels: 24, outChannels: 64, kernelSize: 5 },
+  { type: "relu" },
+  { type: "maxpool", size: 2 },
+  { type: "flatten" },
+  { type: "fc", inFeatures: 64 * 5 * 5, outFeatures: 10 },
+];
+
+/**
+ * LeNet-5 (LeCun et al., 1998) in its common modern form: ReLU for the scaled tanh and max-pool
+ * for the trainable sub-sampling, the first convolution padded so 28×28 MNIST digits play the role
+ * of the original 32×32 input, and C5 as the fully connected layer it is on 5×5 maps:
+ * conv 5×5 1→6 pad 2, ReLU, max-pool 2 (28→28→14); conv 5×5 6→16, ReLU, max-pool 2 (14→10→5);
+ * flatten, fc 400→120, ReLU, fc 120→84, ReLU, fc 84→10. 61,706 parameters.
+ */
+export const LENET5: readonly LayerSpec[] = [
+  { type: "conv", inChannels: 1, outChannels: 6, kernelSize: 5, padding: 2 },
+  { type: "relu" },
+  { type: "maxpool", size: 2 },
+  { type: "conv", inChannels: 6, outChannels: 16, kernelSize: 5 },
+  { type: "relu" },
+  { type: "maxpool", size: 2 },
+  { type: "flatten" },
+  { type: "fc", inFeatures: 16 * 5 * 5, outFeatures: 120 },
+  { type: "relu" },
+  { type: "fc", inFeatures: 120, outFeatures: 84 },
+  { type: "relu" },
+  { type: "fc", inFeatures: 84, outFeatures: 10 },
+];
+
+/** The named models of the command line (`--model`), by name. */
+export const MODELS: Readonly<Record<string, readonly LayerSpec[]>> = {
+  small: SMALL_NET,
+  lenet5: LENET5,
+};
+
+/**
+ * The default small network ({@link SMALL_NET}) for 1×28×28 inputs and 10 classes.
+ *
+ * @param opts Seed (or random source) and element type.
+ * @returns The network with He-initialised weights.
+ *
+ * @example
+ * ```ts
+ * import { smallNet } from "./models.ts";
+ * import { assertEquals } from "@std/assert";
+ * const net = smallNet({ seed: 1 });
+ * const count = net.params().reduce((n, p) => n + p.value.data.length, 0);
+ * assertEquals(count, 55098);
+ * assertEquals(net.forward({ shape: [2, 1, 28, 28], data: new Float32Array(2 * 784) }).shape, [2, 10]);
+ * ```
+ */
+export function smallNet(opts: BuildOptions = {}): Sequential {
+  return buildNetwork(SMALL_NET, opts);
+}
+
+/**
+ * LeNet-5 ({@link LENET5}) for 1×28×28 inputs and 10 classes.
+ *
+ * @param opts Seed (or random source) and element type.
+ * @returns The network with He-initialised weights.
+ *
+ * @example
+ * ```ts
+ * import { lenet5 } from "./models.ts";
+ * import { assertEquals } from "@std/assert";
+ * const net = lenet5({ seed: 1 });
+ * const count = net.params().reduce((n, p) => n + p.value.data.length, 0);
+ * assertEquals(count, 61706);
+ * assertEquals(net.params().map((p) => p.name).at(-1), "11.bias");
+ * ```
+ */
+export function lenet5(opts: BuildOptions = {}): Sequential {
+  return buildNetwork(LENET5, opts);
+}

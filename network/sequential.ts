@@ -1,0 +1,175 @@
+/**
+ * A network as a list of layers: forward runs them in order, backward in reverse, each layer's
+ * backward taking the gradient its successor returned (the chain rule, one layer at a time).
+ *
+ * @module
+ */
+
+import type { Tensor } from "../tensor.ts";
+import type { Layer, Param } from "../layers/layer.ts";
+import { softmax } from "../layers/softmax_cross_entropy.ts";
+
+// PyTorch's parameter names, so a checkpoint's keys are those of the same nn.Sequential.
+const TORCH_NAMES: Readonly<Record<string, string>> = { w: "weight", b: "bias" };
+
+/** A layer that behaves differently in training and evaluation (as {@link Dropout} does). */
+interface ModeLayer extends Layer {
+  training: boolean;
+}
+
+function hasMode(layer: Layer): layer is ModeLayer {
+  return typeof (layer as Partial<ModeLayer>).training === "boolean";
+}
+
+/**
+ * Layers composed in sequence. Parameters are named as PyTorch's `nn.Sequential` names them:
+ * `"<index>.weight"` and `"<index>.bias"`.
+ *
+ * @example A two-layer classifier: forward, backward, gradients, probabilities
+ * ```ts
+ * import { Sequential } from "./sequential.ts";
+ * import { FullyConnected } from "../layers/fully_connected.ts";
+ * import { ReLU } from "../layers/relu.ts";
+ * import { SoftmaxCrossEntropy } from "../layers/softmax_cross_entropy.ts";
+ * import { mulberry32 } from "../random.ts";
+ * import { assertAlmostEquals, assertEquals } from "@std/assert";
+ * const rng = mulberry32(1);
+ * const net = new Sequential([
+ *   new FullyConnected({ inFeatures: 4, outFeatures: 8, rng }),
+ *   new ReLU(),
+ *   new FullyConnected({ inFeatures: 8, outFeatures: 3, rng }),
+ * ]);
+ * assertEquals(net.params().map((p) => p.name), ["0.weight", "0.bias", "2.weight", "2.bias"]);
+ * const x = { shape: [2, 4], data: new Float32Array([1, 0, 0, 1, 0, 1, 1, 0]) };
+ * const ce = new SoftmaxCrossEntropy();
+ * ce.forward(net.forward(x), [0, 2]);
+ * const dx = net.backward(ce.backward());
+ * assertEquals(dx.shape, [2, 4]);
+ * const p = net.predict(x);
+ * assertEquals(p.shape, [2, 3]);
+ * assertAlmostEquals(p.data[0] + p.data[1] + p.data[2], 1, 1e-6);
+ * ```
+ */
+export class Sequential implements Layer {
+  /** The layer kind. */
+  readonly kind: string = "Sequential";
+  /** The layers, input first. */
+  readonly layers: readonly Layer[];
+  #training = true;
+
+  /**
+   * Composes layers.
+   *
+   * @param layers The layers, input first (at least one).
+   * @throws {TypeError} If a layer lacks forward, backward or params.
+   * @throws {RangeError} If `layers` is empty.
+   */
+  constructor(layers: readonly Layer[]) {
+    if (!Array.isArray(layers) || layers.length === 0) {
+      throw new RangeError("Sequential: layers must be a non-empty array");
+    }
+    for (const [i, l] of layers.entries()) {
+      if (
+        typeof l?.forward !== "function" || typeof l.backward !== "function" ||
+        typeof l.params !== "function"
+      ) {
+        throw new TypeError(`Sequential: layers[${i}] is not a Layer (forward, backward, params)`);
+      }
+    }
+    this.layers = [...layers];
+  }
+
+  /** Whether the network is in training mode (see {@link Sequential.train}). */
+  get training(): boolean {
+    return this.#training;
+  }
+
+  /**
+   * Switches to training mode (the default): layers such as dropout behave stochastically.
+   *
+   * @returns This network.
+   */
+  train(): this {
+    return this.#setMode(true);
+  }
+
+  /**
+   * Switches to evaluation mode: layers such as dropout become deterministic.
+   *
+   * @returns This network.
+   */
+  eval(): this {
+    return this.#setMode(false);
+  }
+
+  #setMode(training: boolean): this {
+    this.#training = training;
+    for (const l of this.layers) {
+      if (l instanceof Sequential) l.#setMode(training);
+      else if (hasMode(l)) l.training = training;
+    }
+    return this;
+  }
+
+  /**
+   * Runs every layer's forward pass in order. The result may be a buffer the last layer reuses:
+   * read or copy it before the next forward.
+   *
+   * @param x The input of the first layer.
+   * @returns The output of the last layer.
+   * @throws {RangeError} As the failing layer's forward (its message names it).
+   */
+  forward(x: Tensor): Tensor {
+    let h = x;
+    for (const l of this.layers) h = l.forward(h);
+    return h;
+  }
+
+  /**
+   * Runs every layer's backward pass in reverse order; each parameter's `grad` is overwritten.
+   *
+   * @param dy dL/d(output of the last layer).
+   * @returns dL/d(input of the first layer).
+   * @throws {Error} If called before `forward`, or as the failing layer's backward.
+   */
+  backward(dy: Tensor): Tensor {
+    let d = dy;
+    for (let i = this.layers.length - 1; i >= 0; i--) d = this.layers[i].backward(d);
+    return d;
+  }
+
+  /**
+   * Every layer's parameters, input first, named `"<layer index>.<name>"` with PyTorch's
+   * `weight` and `bias` for `w` and `b`. They share memory with the layers: an optimiser that
+   * updates them updates the network.
+   *
+   * @returns The parameters.
+   */
+  params(): Param[] {
+    const out: Param[] = [];
+    for (const [i, l] of this.layers.entries()) {
+      for (const p of l.params()) {
+        out.push({ name: `${i}.${TORCH_NAMES[p.name] ?? p.name}`, value: p.value, grad: p.grad });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Class probabilities: softmax of the output, computed in evaluation mode (the previous mode
+   * is restored afterwards).
+   *
+   * @param x The input batch [N, ...].
+   * @returns Probabilities [N, K], each row summing to 1 (a new array).
+   * @throws {RangeError} If the output is not [N, K], or as the failing layer's forward.
+   */
+  predict(x: Tensor): Tensor {
+    const was = this.#training;
+    this.eval();
+    try {
+      return softmax(this.forward(x));
+    } finally {
+      this.#setMode(was);
+    }
+  }
+}
