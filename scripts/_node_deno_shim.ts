@@ -70,6 +70,9 @@ const test = Object.assign((...args: unknown[]) => register({}, args), {
   only: (...args: unknown[]) => register({ only: true }, args),
 });
 
+/** Deno.errors.NotFound: what Deno.stat throws for a missing path. */
+class NotFound extends Error {}
+
 const provided: Record<string, unknown> = {
   test,
   build: {
@@ -93,6 +96,25 @@ const provided: Record<string, unknown> = {
     fs.promises.mkdtemp(path.join(os.tmpdir(), o?.prefix ?? "deno-shim-")),
   remove: (p: string | URL, o?: { recursive?: boolean }) =>
     fs.promises.rm(p, { recursive: o?.recursive ?? false }),
+  errors: { NotFound },
+  stat: async (p: string | URL) => {
+    try {
+      const s = await fs.promises.stat(p);
+      return { isFile: s.isFile(), isDirectory: s.isDirectory(), size: s.size };
+    } catch (e) {
+      throw (e as { code?: string }).code === "ENOENT" ? new NotFound(String(e)) : e;
+    }
+  },
+  readDir: async function* (p: string | URL) {
+    for (const d of await fs.promises.readdir(p, { withFileTypes: true })) {
+      yield {
+        name: d.name,
+        isFile: d.isFile(),
+        isDirectory: d.isDirectory(),
+        isSymlink: d.isSymbolicLink(),
+      };
+    }
+  },
 };
 
 /** The subset of Deno that the test suite may use on Node; anything else throws by name. */
