@@ -19,7 +19,16 @@ import {
   type SafetensorsFile,
 } from "./safetensors.ts";
 
-/** Metadata keys convprop writes (besides the safetensors `crc32` and PyTorch's `format`). */
+/**
+ * Metadata keys convprop writes (besides the safetensors `crc32` and PyTorch's `format`).
+ *
+ * @example
+ * ```ts
+ * import { CHECKPOINT_KEYS } from "./checkpoint.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(CHECKPOINT_KEYS.model, "convprop.model"); // read back by `deno task evaluate`
+ * ```
+ */
 export const CHECKPOINT_KEYS: {
   readonly layers: string;
   readonly normalization: string;

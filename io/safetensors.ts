@@ -36,6 +36,14 @@ export interface EncodeSafetensorsOptions {
 /**
  * The metadata key of the checksum {@link encodeSafetensors} adds: 8 lowercase hex digits, the
  * CRC-32 of the header JSON written without this entry, followed by the data.
+ *
+ * @example
+ * ```ts
+ * import { CRC32_KEY, decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
+ * import { assertMatch } from "@std/assert";
+ * const bytes = encodeSafetensors({ w: { shape: [2], data: new Float32Array([1, 2]) } });
+ * assertMatch(decodeSafetensors(bytes).metadata[CRC32_KEY], /^[0-9a-f]{8}$/);
+ * ```
  */
 export const CRC32_KEY = "convprop.crc32";
 

@@ -121,6 +121,16 @@ export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}
  * (14→10→5); flatten, fully connected 1600→10. 55,098 parameters. (LeNet-5's shape with wider
  * convolutions and no hidden fully connected layers: convolutions share their weights over the
  * image, so width there buys accuracy cheaply per parameter.)
+ *
+ * @example
+ * ```ts
+ * import { buildNetwork, SMALL_NET } from "./models.ts";
+ * import { assertEquals } from "@std/assert";
+ * const net = buildNetwork(SMALL_NET, { seed: 1 });
+ * assertEquals(net.params().reduce((n, p) => n + p.value.data.length, 0), 55098);
+ * const y = net.forward({ shape: [2, 1, 28, 28], data: new Float32Array(2 * 784) });
+ * assertEquals(y.shape, [2, 10]);
+ * ```
  */
 export const SMALL_NET: readonly LayerSpec[] = [
   { type: "conv", inChannels: 1, outChannels: 24, kernelSize: 5, padding: 2 },
@@ -139,6 +149,14 @@ export const SMALL_NET: readonly LayerSpec[] = [
  * of the original 32×32 input, and C5 as the fully connected layer it is on 5×5 maps:
  * conv 5×5 1→6 pad 2, ReLU, max-pool 2 (28→28→14); conv 5×5 6→16, ReLU, max-pool 2 (14→10→5);
  * flatten, fc 400→120, ReLU, fc 120→84, ReLU, fc 84→10. 61,706 parameters.
+ *
+ * @example
+ * ```ts
+ * import { buildNetwork, LENET5 } from "./models.ts";
+ * import { assertEquals } from "@std/assert";
+ * const net = buildNetwork(LENET5, { seed: 1 });
+ * assertEquals(net.params().reduce((n, p) => n + p.value.data.length, 0), 61706);
+ * ```
  */
 export const LENET5: readonly LayerSpec[] = [
   { type: "conv", inChannels: 1, outChannels: 6, kernelSize: 5, padding: 2 },
@@ -155,7 +173,17 @@ export const LENET5: readonly LayerSpec[] = [
   { type: "fc", inFeatures: 84, outFeatures: 10 },
 ];
 
-/** The named models of the command line (`--model`), by name. */
+/**
+ * The named models of the command line (`--model`), by name.
+ *
+ * @example
+ * ```ts
+ * import { LENET5, MODELS, SMALL_NET } from "./models.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(Object.keys(MODELS).sort(), ["lenet5", "small"]);
+ * assertEquals([MODELS.small, MODELS.lenet5], [SMALL_NET, LENET5]);
+ * ```
+ */
 export const MODELS: Readonly<Record<string, readonly LayerSpec[]>> = {
   small: SMALL_NET,
   lenet5: LENET5,
