@@ -1,9 +1,12 @@
 /**
  * The WebAssembly SIMD path of `gemm` for Float32Array (private to kernels/gemm.ts).
  *
- * The compute kernel is kernels/gemm_simd.wat (3×8 tiles of f32x4 accumulators); this file is its
- * driver: the same cache blocking as the TypeScript path, writing the blocks of op(A) and op(B)
- * straight into the module's memory in the order the kernel reads them.
+ * The compute kernel is one of two WebAssembly modules: kernels/gemm_simd_fma.wat (5×8 tiles,
+ * relaxed SIMD's fused multiply-add) where the runtime accepts relaxed SIMD (Deno, Chrome 114+,
+ * Node 22+), else kernels/gemm_simd.wat (3×8 tiles, SIMD128 mul and add: Node 20, older
+ * browsers). The FMA kernel is 15–25% faster here (measurements in its header). This file is
+ * their driver: the same cache blocking as the TypeScript path, writing the blocks of op(A) and
+ * op(B) straight into the module's memory in the order the kernel reads them.
  *
  * Memory. WebAssembly code can only touch its own linear memory, so every call copies in and out.
  * Copy-in: each block of op(A) is packed (kernels/_gemm_pack.ts), or copied with one memcpy
@@ -26,23 +29,25 @@
 
 import { blockSize, packPanels } from "./_gemm_pack.ts";
 import { GEMM_SIMD_WASM_BASE64 } from "./_gemm_simd_wasm.ts";
+import { GEMM_SIMD_FMA_WASM_BASE64 } from "./_gemm_simd_fma_wasm.ts";
 
-/** Tile of the wasm micro-kernel: 3 rows × 8 columns (6 f32x4 accumulators). */
-const MR = 3, NR = 8;
+/** Tile width of both micro-kernels: 8 columns (2 f32x4 vectors). Their heights differ (mr). */
+const NR = 8;
 
 // Cache blocks, in float32 elements (4 bytes), for an L1 of 32–48 KiB and an L2 of 256 KiB–1 MiB:
-// - KC = 512: while one tile is computed, its A micro-panel (KC·MR·4 = 6 KiB) and B micro-panel
+// - KC = 512: while one tile is computed, its A micro-panel (KC·mr·4 = 6–10 KiB) and B micro-panel
 //   (KC·NR·4 = 16 KiB packed; KC cache lines, shared with the next micro-panel, when B is copied
 //   row by row) stay in L1. 512 rather than 256 halves the passes over C (each k block copies
 //   the C block in and out; measured 2–5% faster), and the layer shapes' k (25, 500, 576, 800)
 //   take one or two blocks.
-// - MC = 63 (21 tiles): the packed A block (MC·KC·4 = 126 KiB) stays in L2 (half of a 256 KiB
-//   L2) while the kernel sweeps the B micro-panels across it. 126 measured the same here.
+// - MC = 63 or 65 (21 tiles of 3 rows, 13 of 5): the packed A block (MC·KC·4 = 126 KiB) stays
+//   in L2 (half of a 256 KiB L2) while the kernel sweeps the B micro-panels across it. 126
+//   measured the same here.
 // - NC = 512: the B block (KC·NC·4 = 1 MiB) is reused by every A block, from L2 or L3; the C
 //   block is MC·NC·4 = 126 KiB.
 // Each extent is split into equal blocks (blockSize: k = 576 → two of 288, not 512 + 64), so no
 // block is a sliver.
-const MC = 63, KC = 512, NC = 512;
+const KC = 512, NC = 512;
 
 /** Widest B block when k is short (the B block stays under KC·NC floats; the C block under
  * MC·NC_WIDE floats, 504 KiB). */
@@ -53,6 +58,12 @@ const ROW_COPY_MIN = 96;
 
 /** The instantiated kernel, or null when this runtime cannot run it. */
 interface Kernel {
+  /** Which module: "fma" (gemm_simd_fma.wat) or "plain" (gemm_simd.wat). */
+  name: SimdKernelName;
+  /** Tile height: rows of C per micro-kernel call (5 or 3), the height of A's panels. */
+  mr: number;
+  /** Rows of A per cache block (MC above): a multiple of mr near 64. */
+  mc: number;
   memory: WebAssembly.Memory;
   /** Float32 view of `memory`; remade after every grow. */
   f32: Float32Array;
@@ -72,36 +83,99 @@ interface Kernel {
   ) => void;
 }
 
-let kernel: Kernel | null | undefined; // undefined: not tried yet
+/** The two micro-kernels, fastest first. */
+export type SimdKernelName = "fma" | "plain";
+
+const MODULES: readonly { name: SimdKernelName; base64: string; mr: number; mc: number }[] = [
+  { name: "fma", base64: GEMM_SIMD_FMA_WASM_BASE64, mr: 5, mc: 65 },
+  { name: "plain", base64: GEMM_SIMD_WASM_BASE64, mr: 3, mc: 63 },
+];
+
+/** Each module instantiated once, or null where this runtime rejects it. */
+const loaded = new Map<SimdKernelName, Kernel | null>();
+
+/** The kernel gemm uses: the first module of MODULES this runtime runs, or a forced one. */
+let current: Kernel | null | undefined; // undefined: not chosen yet
+
+function instantiate(name: SimdKernelName): Kernel | null {
+  if (loaded.has(name)) return loaded.get(name)!;
+  const spec = MODULES.find((m) => m.name === name)!;
+  let kern: Kernel | null = null;
+  try {
+    if (typeof WebAssembly === "object") {
+      const bytes = Uint8Array.from(atob(spec.base64), (ch) => ch.charCodeAt(0));
+      // Feature detection: validating the module itself tells whether this runtime accepts
+      // every instruction it uses (one without SIMD128, or without relaxed SIMD for the FMA
+      // module, rejects it). Synchronous compile: each module is under 1 KiB, below the 4 KiB
+      // that browsers allow on the main thread.
+      if (WebAssembly.validate(bytes)) {
+        const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+        const memory = instance.exports.memory as WebAssembly.Memory;
+        kern = {
+          name,
+          mr: spec.mr,
+          mc: spec.mc,
+          memory,
+          f32: new Float32Array(memory.buffer),
+          block: instance.exports.block as Kernel["block"],
+        };
+      }
+    }
+  } catch {
+    kern = null; // e.g. a content security policy that forbids WebAssembly: use TypeScript
+  }
+  loaded.set(name, kern);
+  return kern;
+}
 
 function loadKernel(): Kernel | null {
-  if (kernel !== undefined) return kernel;
-  kernel = null;
-  try {
-    if (typeof WebAssembly !== "object") return null;
-    const bytes = Uint8Array.from(
-      atob(GEMM_SIMD_WASM_BASE64),
-      (ch) => ch.charCodeAt(0),
-    );
-    // Feature detection: validating the module itself tells whether this runtime accepts every
-    // SIMD instruction the kernel uses (a runtime without SIMD128 rejects it).
-    if (!WebAssembly.validate(bytes)) return null;
-    // Synchronous compile: the module is ~1 KiB, under the 4 KiB that browsers allow on the main
-    // thread.
-    const instance = new WebAssembly.Instance(
-      new WebAssembly.Module(bytes),
-      {},
-    );
-    const memory = instance.exports.memory as WebAssembly.Memory;
-    kernel = {
-      memory,
-      f32: new Float32Array(memory.buffer),
-      block: instance.exports.block as Kernel["block"],
-    };
-  } catch {
-    kernel = null; // e.g. a content security policy that forbids WebAssembly: use TypeScript
+  if (current === undefined) current = instantiate("fma") ?? instantiate("plain");
+  return current;
+}
+
+/**
+ * The SIMD micro-kernels this runtime can run, fastest first: ["fma", "plain"] in Deno and
+ * current browsers, ["plain"] in Node 20, [] without WebAssembly SIMD. For tests and benchmarks,
+ * which run every one of them.
+ *
+ * @returns The names {@link useSimdKernel} accepts here.
+ *
+ * @example
+ * ```ts
+ * import { simdKernels } from "./_gemm_simd.ts";
+ * const names = simdKernels();
+ * console.assert(names.every((n) => n === "fma" || n === "plain"));
+ * ```
+ */
+export function simdKernels(): SimdKernelName[] {
+  return MODULES.map((m) => m.name).filter((n) => instantiate(n) !== null);
+}
+
+/**
+ * Makes gemm use one micro-kernel (tests and benchmarks compare them), or the default again
+ * (null: the fastest available). Panels packed by {@link packOpA} for the other kernel are then
+ * not used: gemmSimd packs A itself.
+ *
+ * @param name A name from {@link simdKernels}, or null for the default.
+ * @returns The name of the kernel now in use, or null if there is none.
+ * @throws {Error} If the named kernel cannot run here.
+ *
+ * @example
+ * ```ts
+ * import { simdKernels, useSimdKernel } from "./_gemm_simd.ts";
+ * for (const name of simdKernels()) console.assert(useSimdKernel(name) === name);
+ * useSimdKernel(null); // back to the fastest
+ * ```
+ */
+export function useSimdKernel(name: SimdKernelName | null): SimdKernelName | null {
+  if (name === null) {
+    current = undefined;
+  } else {
+    const kern = instantiate(name);
+    if (kern === null) throw new Error(`gemm: the "${name}" SIMD kernel cannot run here`);
+    current = kern;
   }
-  return kernel;
+  return loadKernel()?.name ?? null;
 }
 
 /**
@@ -175,11 +249,11 @@ export function gemmSimd(
   alpha: number,
   beta: number,
   c: Float32Array,
-  aPacked: Float32Array | null = null,
+  aPacked: PackedPanels | null = null,
 ): void {
   const kern = loadKernel();
   if (kern === null) throw new Error("gemm: WebAssembly SIMD is not available in this runtime");
-  const mcMax = blockSize(m, MC, MR), kcMax = blockSize(k, KC, 1);
+  const MR = kern.mr, mcMax = blockSize(m, kern.mc, MR), kcMax = blockSize(k, KC, 1);
   // NC bounds the B block (kc·nc floats, reused by every A block from L2/L3); when k is short
   // the same budget holds more columns, so n is not split needlessly (conv1 [20,25]·[25,576]:
   // one block of 576 instead of two of 288, half the calls and row copies).
@@ -217,6 +291,8 @@ export function gemmSimd(
   }
   const f32 = kern.f32, block = kern.block;
   const mPad = roundUp(m, MR); // rows of op(A) in aPacked (see packOpA)
+  // Panels packed for the other kernel (see useSimdKernel) have the wrong height: pack here.
+  const panels = aPacked !== null && aPacked.mr === MR ? aPacked.data : null;
   // jc: one column panel of C and op(B) at a time (ncMax wide), so the copied B block is
   // bounded and reused by every A block below it.
   for (let jc = 0; jc < n; jc += ncMax) {
@@ -244,9 +320,9 @@ export function gemmSimd(
       // or copied from the panels packA made (block (p0, ic) starts at p0·mPad + ic·kc).
       for (let ic = 0; ic < m; ic += mcMax) {
         const mc = Math.min(mcMax, m - ic), mcPad = roundUp(mc, MR);
-        if (aPacked !== null) {
+        if (panels !== null) {
           const o = p0 * mPad + ic * kc;
-          f32.set(aPacked.subarray(o, o + mcPad * kc), pa);
+          f32.set(panels.subarray(o, o + mcPad * kc), pa);
         } else {
           packPanels(f32, pa, a, ic * rsA + p0 * csA, rsA, csA, mc, kc, MR);
         }
@@ -273,27 +349,39 @@ export function gemmSimd(
   }
 }
 
+/** op(A) packed by {@link packOpA}: the panels and the tile height they were packed for. */
+export interface PackedPanels {
+  /** The panels, mPad·k floats (mPad = m rounded up to mr). */
+  readonly data: Float32Array;
+  /** Rows per panel: the micro-kernel's tile height at packing time. */
+  readonly mr: number;
+}
+
 /**
  * Packs the whole op(A) [m, k] in the order {@link gemmSimd} reads it, for its `aPacked`
  * argument: for each k block (p0 = 0, kc, 2·kc, ...), each m block's panels as packPanels lays
- * them out, block (p0, ic) at offset p0·mPad + ic·kc, where mPad = m rounded up to 3 rows. The
- * blocking depends on m and k only, so the same panels serve every n. Arguments as gemmSimd's.
+ * them out, block (p0, ic) at offset p0·mPad + ic·kc, where mPad = m rounded up to the tile
+ * height mr of the kernel in use. The blocking depends on m and k only, so the same panels serve
+ * every n. Arguments as gemmSimd's.
  *
  * @param a A's data.
  * @param rsA Distance between rows of op(A).
  * @param csA Distance between columns of op(A).
  * @param m Rows of op(A), at least 1.
  * @param k Columns of op(A), at least 1.
- * @returns The panels: mPad·k floats.
+ * @returns The panels (mPad·k floats) and their tile height.
+ * @throws {Error} If the kernel is not available ({@link simdAvailable} is false).
  *
  * @example The panels of a 2×2 matrix, as the driver reads them
  * ```ts
  * import { gemmSimd, packOpA, simdAvailable } from "./_gemm_simd.ts";
  * import { assertEquals } from "@std/assert";
- * const a = new Float32Array([1, 2, 3, 4]);
- * const panels = packOpA(a, 2, 1, 2, 2);
- * assertEquals(Array.from(panels), [1, 3, 0, 2, 4, 0]); // one 3-row panel, zero-padded
  * if (simdAvailable()) {
+ *   const a = new Float32Array([1, 2, 3, 4]);
+ *   const panels = packOpA(a, 2, 1, 2, 2);
+ *   // one panel of mr rows, zero-padded: k step 0 is column 0 of A, then step 1
+ *   const zeros = new Array(panels.mr - 2).fill(0);
+ *   assertEquals(Array.from(panels.data), [1, 3, ...zeros, 2, 4, ...zeros]);
  *   const c = new Float32Array(4);
  *   gemmSimd(a, 2, 1, new Float32Array([5, 6, 7, 8]), 2, 1, 2, 2, 2, 1, 0, c, panels);
  *   assertEquals(Array.from(c), [19, 22, 43, 50]);
@@ -306,8 +394,11 @@ export function packOpA(
   csA: number,
   m: number,
   k: number,
-): Float32Array {
-  const mcMax = blockSize(m, MC, MR), kcMax = blockSize(k, KC, 1), mPad = roundUp(m, MR);
+): PackedPanels {
+  const kern = loadKernel();
+  if (kern === null) throw new Error("gemm: WebAssembly SIMD is not available in this runtime");
+  const MR = kern.mr;
+  const mcMax = blockSize(m, kern.mc, MR), kcMax = blockSize(k, KC, 1), mPad = roundUp(m, MR);
   const out = new Float32Array(mPad * k);
   // The same two loops as gemmSimd's pc and ic, so the offsets match.
   for (let p0 = 0; p0 < k; p0 += kcMax) {
@@ -317,5 +408,5 @@ export function packOpA(
       packPanels(out, p0 * mPad + ic * kc, a, ic * rsA + p0 * csA, rsA, csA, mc, kc, MR);
     }
   }
-  return out;
+  return { data: out, mr: MR };
 }

@@ -3,9 +3,9 @@
 // when this file differs from what the .wat assembles to.
 
 /**
- * The float32 GEMM micro-kernel (kernels/gemm_simd.wat) assembled to WebAssembly (639
- * bytes), embedded as base64 so the library needs no separate .wasm file. Private: loaded by
- * kernels/_gemm_simd.ts.
+ * The float32 GEMM micro-kernel (3×8 tile, SIMD128 mul and add):
+ * kernels/gemm_simd.wat assembled to WebAssembly (639 bytes), embedded as base64 so the library
+ * needs no separate .wasm file. Private: loaded by kernels/_gemm_simd.ts.
  *
  * @module
  */

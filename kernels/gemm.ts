@@ -36,7 +36,7 @@
 
 import type { FloatArray } from "../tensor.ts";
 import { blockSize, packPanels } from "./_gemm_pack.ts";
-import { gemmSimd, packOpA, simdAvailable } from "./_gemm_simd.ts";
+import { gemmSimd, type PackedPanels, packOpA, simdAvailable } from "./_gemm_simd.ts";
 
 /** A row-major matrix stored in a flat array: element `[i, j]` is `data[i * cols + j]`. */
 export interface Matrix<T extends FloatArray = FloatArray> {
@@ -374,7 +374,7 @@ export interface PackedMatrix<T extends FloatArray = FloatArray> {
 }
 
 /** The float32 SIMD panels of each PackedMatrix (null: Float64Array, or no SIMD here). */
-const packedPanels = new WeakMap<PackedMatrix, Float32Array | null>();
+const packedPanels = new WeakMap<PackedMatrix, PackedPanels | null>();
 
 /** Options of {@link packA}. */
 export interface PackOptions {

@@ -5,6 +5,7 @@
 // shared machine, repeat and compare medians.
 
 import { gemm, type GemmBackend, gemmSimdAvailable } from "./gemm.ts";
+import { simdKernels, useSimdKernel } from "./_gemm_simd.ts";
 import { mulberry32 } from "../random.ts";
 
 /**
@@ -91,6 +92,20 @@ for (const { group, m, n, k, transB } of SHAPES) {
     });
     const backends: GemmBackend[] = ["ts", "auto"];
     if (ctor === Float32Array && gemmSimdAvailable()) backends.splice(1, 0, "simd");
+    // each SIMD micro-kernel this runtime runs: "fma" (the default where available) and "plain"
+    if (ctor === Float32Array) {
+      for (const kernel of simdKernels()) {
+        Deno.bench({
+          name: `gemm simd, ${kernel} kernel ${t}`,
+          group: g,
+          fn: () => {
+            useSimdKernel(kernel);
+            gemm(A, B, { transB, out: c, backend: "simd" });
+            useSimdKernel(null);
+          },
+        });
+      }
+    }
     for (const backend of backends) {
       Deno.bench({
         name: `gemm ${backend} ${t}`,

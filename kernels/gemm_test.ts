@@ -17,18 +17,63 @@
 // kernel's float32 alpha/beta is exact too.
 
 import { assert, assertEquals, assertStrictEquals, assertThrows } from "@std/assert";
-import { gemm, type GemmBackend, gemmSimdAvailable, packA } from "./gemm.ts";
+import {
+  gemm,
+  type GemmBackend,
+  type GemmOptions,
+  gemmSimdAvailable,
+  type Matrix,
+  packA,
+  type PackedMatrix,
+} from "./gemm.ts";
+import { type SimdKernelName, simdKernels, useSimdKernel } from "./_gemm_simd.ts";
 import { mulberry32, type Rng } from "../random.ts";
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
 
 const SIMD = gemmSimdAvailable();
 
-/** Backends that accept the given element type here. */
-function backendsFor(ctor: Ctor): GemmBackend[] {
-  const all: GemmBackend[] = ["simple", "ts", "auto"];
-  if (ctor === Float32Array && SIMD) all.push("simd");
+/** A backend, or the SIMD backend on one of its micro-kernels ("simd:plain", "simd:fma"). */
+type Variant = GemmBackend | `simd:${SimdKernelName}`;
+
+/** Backends that accept the given element type here; SIMD once per micro-kernel this runtime runs
+ * (both in Deno: the FMA kernel is the default, the plain one is Node 20's). */
+function backendsFor(ctor: Ctor): Variant[] {
+  const all: Variant[] = ["simple", "ts", "auto"];
+  if (ctor === Float32Array && SIMD) {
+    all.push("simd", ...simdKernels().map((k): Variant => `simd:${k}`));
+  }
   return all;
+}
+
+/** gemm on a variant: "simd:<kernel>" runs the SIMD backend with that micro-kernel forced. */
+function gemmOn<T extends Float32Array | Float64Array>(
+  a: Matrix<T> | PackedMatrix<T>,
+  b: Matrix<T>,
+  opts: Omit<GemmOptions<T>, "backend"> & { backend: Variant },
+): T {
+  const [backend, kernel] = opts.backend.split(":") as [GemmBackend, SimdKernelName?];
+  if (kernel !== undefined) useSimdKernel(kernel);
+  try {
+    return gemm(a, b, { ...opts, backend });
+  } finally {
+    if (kernel !== undefined) useSimdKernel(null);
+  }
+}
+
+/** packA with the variant's micro-kernel in use (the panels' height depends on it). */
+function packOn<T extends Float32Array | Float64Array>(
+  variant: Variant,
+  a: Matrix<T>,
+  transA: boolean,
+): PackedMatrix<T> {
+  const kernel = variant.split(":")[1] as SimdKernelName | undefined;
+  if (kernel !== undefined) useSimdKernel(kernel);
+  try {
+    return packA(a, { transA });
+  } finally {
+    if (kernel !== undefined) useSimdKernel(null);
+  }
 }
 
 function randomArray(ctor: Ctor, length: number, rng: Rng): Float32Array | Float64Array {
@@ -84,7 +129,7 @@ function checkCase(ctor: Ctor, cs: Case, rng: Rng): void {
   for (const backend of backendsFor(ctor)) {
     // beta = 0 must not read C: fill it with NaN, which would poison any entry that read it.
     const out = beta === 0 ? new ctor(m * n).fill(NaN) : c0.slice();
-    const got = gemm(A, B, { transA, transB, alpha, beta, out, backend });
+    const got = gemmOn(A, B, { transA, transB, alpha, beta, out, backend });
     assertStrictEquals(got, out);
     for (let idx = 0; idx < m * n; idx++) {
       const tol = 2 * (k + 4) * u * scale[idx];
@@ -187,7 +232,7 @@ for (const ctor of [Float32Array, Float64Array]) {
     for (const backend of backendsFor(ctor)) {
       const bigC = new ctor(m * n + 8).fill(-7);
       const out = bigC.subarray(4, 4 + m * n);
-      gemm({ data: a, rows: m, cols: k }, { data: b, rows: k, cols: n }, { out, backend });
+      gemmOn({ data: a, rows: m, cols: k }, { data: b, rows: k, cols: n }, { out, backend });
       for (let i = 0; i < m * n; i++) {
         assert(Math.abs(out[i] - want[i]) <= 2 * (k + 4) * 2 ** -24 * k, `${backend} C[${i}]`);
       }
@@ -207,7 +252,7 @@ for (const ctor of [Float32Array, Float64Array]) {
       a[1 * k + 0] = NaN; // row 1
       a[2 * k + 1] = Infinity; // row 2
       b[2 * n + 5] = Infinity;
-      const c = gemm({ data: a, rows: m, cols: k }, { data: b, rows: k, cols: n }, { backend });
+      const c = gemmOn({ data: a, rows: m, cols: k }, { data: b, rows: k, cols: n }, { backend });
       for (let i = 0; i < m; i++) {
         for (let j = 0; j < n; j++) {
           const nan = i === 1 || i === 2 || j === 5;
@@ -226,8 +271,8 @@ for (const ctor of [Float32Array, Float64Array]) {
     const b = { data: new ctor([1, 0, 0, 1, 1, 1]), rows: 3, cols: 2 };
     for (const backend of backendsFor(ctor)) {
       const out = new ctor(4).fill(NaN);
-      assertEquals(Array.from(gemm(a, b, { out, backend })), [4, 5, 10, 11]);
-      gemm(a, b, { out, beta: 1, alpha: -1, backend }); // C = C - A·B
+      assertEquals(Array.from(gemmOn(a, b, { out, backend })), [4, 5, 10, 11]);
+      gemmOn(a, b, { out, beta: 1, alpha: -1, backend }); // C = C - A·B
       assertEquals(Array.from(out), [0, 0, 0, 0]);
     }
   });
@@ -236,29 +281,29 @@ for (const ctor of [Float32Array, Float64Array]) {
     for (const backend of backendsFor(ctor)) {
       const a = { data: new ctor([NaN, 1, 2, Infinity]), rows: 2, cols: 2 };
       const out = new ctor([1, 2, 3, 4]);
-      gemm(a, a, { alpha: 0, beta: 0.5, out, backend });
+      gemmOn(a, a, { alpha: 0, beta: 0.5, out, backend });
       assertEquals(Array.from(out), [0.5, 1, 1.5, 2]);
-      gemm(a, a, { alpha: 0, out: out.fill(NaN), backend }); // beta = 0: zeros, NaN not read
+      gemmOn(a, a, { alpha: 0, out: out.fill(NaN), backend }); // beta = 0: zeros, NaN not read
       assertEquals(Array.from(out), [0, 0, 0, 0]);
       // k = 0: op(A) [2,0] · op(B) [0,3] is the zero matrix
       const empty = { data: new ctor(0), rows: 2, cols: 0 };
-      const c = gemm(empty, { data: new ctor(0), rows: 0, cols: 3 }, { backend });
+      const c = gemmOn(empty, { data: new ctor(0), rows: 0, cols: 3 }, { backend });
       assertEquals(Array.from(c), [0, 0, 0, 0, 0, 0]);
-      const c1 = gemm(empty, { data: new ctor(0), rows: 0, cols: 3 }, {
+      const c1 = gemmOn(empty, { data: new ctor(0), rows: 0, cols: 3 }, {
         beta: 2,
         out: new ctor([1, 2, 3, 4, 5, 6]),
         backend,
       });
       assertEquals(Array.from(c1), [2, 4, 6, 8, 10, 12]);
       // m = 0: an empty result
-      assertEquals(gemm({ data: new ctor(0), rows: 0, cols: 2 }, a, { backend }).length, 0);
+      assertEquals(gemmOn({ data: new ctor(0), rows: 0, cols: 2 }, a, { backend }).length, 0);
     }
   });
 
   Deno.test(`gemm ${ctor.name}: result type and a fresh array when out is omitted`, () => {
     const a = { data: new ctor([1, 2, 3, 4]), rows: 2, cols: 2 };
     for (const backend of backendsFor(ctor)) {
-      const c = gemm(a, a, { backend });
+      const c = gemmOn(a, a, { backend });
       assert(c instanceof ctor);
       assertEquals(Array.from(c), [7, 10, 15, 22]);
       assert(c !== a.data);
@@ -394,12 +439,15 @@ for (const ctor of [Float32Array, Float64Array]) {
         const c0 = randomArray(ctor, m * n, rng);
         for (const backend of backendsFor(ctor)) {
           for (const beta of [0, 0.5]) {
-            const want = gemm(A, B, { transA, transB, beta, out: c0.slice(), backend });
-            // used twice: the panels are not consumed or altered by a call
-            for (let rep = 0; rep < 2; rep++) {
-              const got = gemm(packed, B, { transB, beta, out: c0.slice(), backend });
-              // same backend, same blocking, same panels: bit-identical
-              assertEquals(got, want, `${backend} ${m}x${n}x${k} ${transA} ${transB}`);
+            const want = gemmOn(A, B, { transA, transB, beta, out: c0.slice(), backend });
+            // used twice: the panels are not consumed or altered by a call; packed for this
+            // variant's kernel, or for the default one (a "simd:plain" call then packs A itself)
+            for (const pk of [packOn(backend, A, transA), packed]) {
+              for (let rep = 0; rep < 2; rep++) {
+                const got = gemmOn(pk, B, { transB, beta, out: c0.slice(), backend });
+                // same backend, same blocking, same panels: bit-identical
+                assertEquals(got, want, `${backend} ${m}x${n}x${k} ${transA} ${transB}`);
+              }
             }
           }
         }

@@ -1,17 +1,21 @@
 /**
- * Assembles kernels/gemm_simd.wat (WebAssembly text, the readable source) into the generated
- * module kernels/_gemm_simd_wasm.ts, which embeds the binary as a base64 string so the library
+ * Assembles the WebAssembly text kernels (the readable sources) into generated TypeScript modules
+ * that embed each binary as a base64 string, so the library
  * stays one set of plain TypeScript files with zero runtime dependencies (no .wasm file to fetch,
- * works the same in Deno, Node and browsers).
+ * works the same in Deno, Node and browsers):
+ *
+ * - kernels/gemm_simd.wat → kernels/_gemm_simd_wasm.ts (SIMD128: every runtime with SIMD)
+ * - kernels/gemm_simd_fma.wat → kernels/_gemm_simd_fma_wasm.ts (relaxed SIMD's fused
+ *   multiply-add, used where the runtime accepts it)
  *
  * The assembler is the npm package wabt, pinned to one version so the bytes, and so the generated
  * file, are reproducible; it is a build-time tool only.
  *
  * Usage:
  *
- *     deno task build:wasm                    # regenerate kernels/_gemm_simd_wasm.ts
+ *     deno task build:wasm                    # regenerate both generated modules
  *     deno run --allow-read scripts/build_wasm.ts --check
- *                                             # exit 1 if the committed file is out of date (CI)
+ *                                             # exit 1 if a committed module is out of date (CI)
  *
  * @module
  */
@@ -20,8 +24,36 @@
 // deno-lint-ignore no-import-prefix
 import wabtInit from "npm:wabt@1.0.39";
 
-const WAT = new URL("../kernels/gemm_simd.wat", import.meta.url);
-const OUT = new URL("../kernels/_gemm_simd_wasm.ts", import.meta.url);
+/** One kernel to assemble: its source, its generated module and the constant that module exports. */
+interface Kernel {
+  /** Path of the WebAssembly text, from the repository root. */
+  wat: string;
+  /** Path of the generated TypeScript module. */
+  out: string;
+  /** Name of the exported base64 string. */
+  constant: string;
+  /** What the kernel is, for the generated module's doc comment. */
+  what: string;
+  /** Whether the text uses relaxed SIMD (the assembler must be told). */
+  relaxed: boolean;
+}
+
+const KERNELS: readonly Kernel[] = [
+  {
+    wat: "kernels/gemm_simd.wat",
+    out: "kernels/_gemm_simd_wasm.ts",
+    constant: "GEMM_SIMD_WASM_BASE64",
+    what: "The float32 GEMM micro-kernel (3×8 tile, SIMD128 mul and add)",
+    relaxed: false,
+  },
+  {
+    wat: "kernels/gemm_simd_fma.wat",
+    out: "kernels/_gemm_simd_fma_wasm.ts",
+    constant: "GEMM_SIMD_FMA_WASM_BASE64",
+    what: "The float32 GEMM micro-kernel with fused multiply-add (5×8 tile, relaxed SIMD)",
+    relaxed: true,
+  },
+];
 
 /**
  * Browsers refuse synchronous `new WebAssembly.Module` on the main thread above 4 KiB, and gemm
@@ -30,11 +62,12 @@ const OUT = new URL("../kernels/_gemm_simd_wasm.ts", import.meta.url);
 const MAX_BYTES = 4096;
 
 /**
- * Assembles WebAssembly text into binary bytes, with the SIMD feature on and no name section
- * (smaller, and nothing in it depends on the file's path).
+ * Assembles WebAssembly text into binary bytes, with the SIMD feature on (and relaxed SIMD when
+ * asked) and no name section (smaller, and nothing in it depends on the file's path).
  *
  * @param wat The module as WebAssembly text.
  * @param filename Used in the assembler's error messages.
+ * @param relaxed Accept relaxed-SIMD instructions (f32x4.relaxed_madd). Default false.
  * @returns The module's bytes.
  * @throws {Error} If the text does not parse or does not validate.
  *
@@ -49,9 +82,10 @@ const MAX_BYTES = 4096;
 export async function assemble(
   wat: string,
   filename: string,
+  relaxed = false,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const wabt = await wabtInit();
-  const mod = wabt.parseWat(filename, wat, { simd: true });
+  const mod = wabt.parseWat(filename, wat, { simd: true, relaxed_simd: relaxed });
   try {
     mod.resolveNames();
     mod.validate();
@@ -61,12 +95,25 @@ export async function assemble(
   }
 }
 
+/** What {@link render} writes about the module; the default is gemm_simd.wat's. */
+export interface RenderOptions {
+  /** Path of the WebAssembly text, from the repository root. */
+  wat?: string;
+  /** Path of the generated module, from the repository root. */
+  out?: string;
+  /** Name of the exported base64 string. */
+  constant?: string;
+  /** What the kernel is, for the doc comment. */
+  what?: string;
+}
+
 /**
- * The text of the generated TypeScript module for the given bytes: a header saying it is
+ * The text of a generated TypeScript module for the given bytes: a header saying it is
  * generated, then the base64 in lines of 76 characters (so `deno fmt` leaves it as it is).
  *
  * @param bytes The assembled module.
- * @returns The contents of kernels/_gemm_simd_wasm.ts.
+ * @param opts Which kernel it is (default: kernels/gemm_simd.wat's names).
+ * @returns The contents of the generated module.
  *
  * @example
  * ```ts
@@ -77,38 +124,80 @@ export async function assemble(
  * assert(text.includes('"AGFzbQEAAAA=",'));
  * ```
  */
-export function render(bytes: Uint8Array<ArrayBuffer>): string {
+export function render(bytes: Uint8Array<ArrayBuffer>, opts: RenderOptions = {}): string {
+  const { wat, out, constant, what } = { ...KERNELS[0], ...opts };
+  const file = out.slice(out.lastIndexOf("/") + 1);
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
   const b64 = btoa(binary);
   const lines: string[] = [];
   for (let i = 0; i < b64.length; i += 76) lines.push(`  "${b64.slice(i, i + 76)}",`);
-  return `// GENERATED by scripts/build_wasm.ts from kernels/gemm_simd.wat: do not edit by hand.
+  return `// GENERATED by scripts/build_wasm.ts from ${wat}: do not edit by hand.
 // Regenerate with \`deno task build:wasm\`; CI runs \`scripts/build_wasm.ts --check\`, which fails
 // when this file differs from what the .wat assembles to.
 
 /**
- * The float32 GEMM micro-kernel (kernels/gemm_simd.wat) assembled to WebAssembly (${bytes.length}
- * bytes), embedded as base64 so the library needs no separate .wasm file. Private: loaded by
- * kernels/_gemm_simd.ts.
+ * ${what}:
+ * ${wat} assembled to WebAssembly (${bytes.length} bytes), embedded as base64 so the library
+ * needs no separate .wasm file. Private: loaded by kernels/_gemm_simd.ts.
  *
  * @module
  */
 
 /**
- * The WebAssembly binary of kernels/gemm_simd.wat, base64-encoded (${bytes.length} bytes).
+ * The WebAssembly binary of ${wat}, base64-encoded (${bytes.length} bytes).
  *
  * @example Decoding it gives a WebAssembly module
  * \`\`\`ts
- * import { GEMM_SIMD_WASM_BASE64 } from "./_gemm_simd_wasm.ts";
- * const bytes = Uint8Array.from(atob(GEMM_SIMD_WASM_BASE64), (ch) => ch.charCodeAt(0));
+ * import { ${constant} } from "./${file}";
+ * const bytes = Uint8Array.from(atob(${constant}), (ch) => ch.charCodeAt(0));
  * console.assert(bytes[0] === 0 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d);
  * \`\`\`
  */
-export const GEMM_SIMD_WASM_BASE64: string = [
+export const ${constant}: string = [
 ${lines.join("\n")}
 ].join("");
 `;
+}
+
+/** Assembles one kernel and writes (or, with `check`, compares) its generated module. */
+async function build(kernel: Kernel, check: boolean): Promise<boolean> {
+  const root = new URL("../", import.meta.url);
+  const wat = await Deno.readTextFile(new URL(kernel.wat, root));
+  const bytes = await assemble(wat, kernel.wat, kernel.relaxed);
+  if (!WebAssembly.validate(bytes)) {
+    console.error(`build_wasm: ${kernel.wat} assembled does not validate in this runtime`);
+    return false;
+  }
+  if (bytes.length > MAX_BYTES) {
+    console.error(
+      `build_wasm: ${kernel.wat} is ${bytes.length} bytes; keep it at most ${MAX_BYTES} so ` +
+        "browsers can compile it synchronously on the main thread",
+    );
+    return false;
+  }
+  const text = render(bytes, kernel);
+  const out = new URL(kernel.out, root);
+  if (!check) {
+    await Deno.writeTextFile(out, text);
+    console.log(`build_wasm: wrote ${kernel.out} (${bytes.length} bytes of wasm)`);
+    return true;
+  }
+  let committed = "";
+  try {
+    committed = await Deno.readTextFile(out);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  if (committed !== text) {
+    console.error(
+      `build_wasm --check: ${kernel.out} is out of date with ${kernel.wat};` +
+        " run `deno task build:wasm` and commit the result",
+    );
+    return false;
+  }
+  console.log(`build_wasm --check: ${kernel.out} is current (${bytes.length} bytes)`);
+  return true;
 }
 
 if (import.meta.main) {
@@ -118,38 +207,7 @@ if (import.meta.main) {
     console.error(`build_wasm: unknown argument ${unknown[0]} (usage: build_wasm.ts [--check])`);
     Deno.exit(2);
   }
-  const bytes = await assemble(await Deno.readTextFile(WAT), "kernels/gemm_simd.wat");
-  if (!WebAssembly.validate(bytes)) {
-    console.error("build_wasm: the assembled module does not validate in this runtime");
-    Deno.exit(1);
-  }
-  if (bytes.length > MAX_BYTES) {
-    console.error(
-      `build_wasm: the module is ${bytes.length} bytes; keep it at most ${MAX_BYTES} so browsers ` +
-        "can compile it synchronously on the main thread",
-    );
-    Deno.exit(1);
-  }
-  const text = render(bytes);
-  if (check) {
-    let committed = "";
-    try {
-      committed = await Deno.readTextFile(OUT);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-    if (committed !== text) {
-      console.error(
-        "build_wasm --check: kernels/_gemm_simd_wasm.ts is out of date with kernels/gemm_simd.wat;" +
-          " run `deno task build:wasm` and commit the result",
-      );
-      Deno.exit(1);
-    }
-    console.log(
-      `build_wasm --check: kernels/_gemm_simd_wasm.ts is current (${bytes.length} bytes)`,
-    );
-  } else {
-    await Deno.writeTextFile(OUT, text);
-    console.log(`build_wasm: wrote kernels/_gemm_simd_wasm.ts (${bytes.length} bytes of wasm)`);
-  }
+  let ok = true;
+  for (const kernel of KERNELS) ok = (await build(kernel, check)) && ok;
+  if (!ok) Deno.exit(1);
 }
