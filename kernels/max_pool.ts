@@ -144,25 +144,90 @@ export function maxPoolTable<T extends FloatArray>(
       `maxPoolTable: max and route need ${S * P} elements, got ${max.length} and ${route.length}`,
     );
   }
-  const idx = table.indices;
-  for (let t = 0; t < R * P; t++) {
-    if (idx[t] < 0) throw new RangeError("maxPoolTable: the table reads padding");
+  // A pooling table has no padding, so every tap r is a fixed step off[r] from its window's
+  // first cell: idx[r·P + p] = idx[p] + off[r]. Checked here (R·P entries, once per call), so
+  // the loops below may read the table's first row only.
+  const idx = table.indices, off = new Int32Array(R);
+  for (let r = 0; r < R; r++) off[r] = idx[r * P] - idx[0];
+  for (let r = 0; r < R; r++) {
+    for (let p = 0; p < P; p++) {
+      const i = idx[r * P + p];
+      if (i < 0) throw new RangeError("maxPoolTable: the table reads padding");
+      if (i !== idx[p] + off[r]) {
+        throw new RangeError("maxPoolTable: the table's windows are not translates of each other");
+      }
+    }
   }
+  if (R === 4) maxPool4(x, idx, off, S, P, HW, max, route);
+  else maxPoolAny(x, idx, off, S, P, R, HW, max, route);
+}
+
+// Which cell of a window wins is unpredictable, and a mispredicted branch per cell costs more
+// than the whole gather; so both loops pick the winner with 0/1 arithmetic instead of ifs.
+
+/** Windows of 4 cells (2×2, the usual pooling): the first maximum found by comparing every
+ * pair at once, rather than a chain of 3 steps that each wait for the previous one. */
+function maxPool4<T extends FloatArray>(
+  x: T,
+  idx: Int32Array,
+  off: Int32Array,
+  S: number,
+  P: number,
+  HW: number,
+  max: T,
+  route: Int32Array,
+): void {
+  const o1 = off[1], o2 = off[2], o3 = off[3];
   for (let s = 0; s < S; s++) {
     const base = s * HW, o = s * P;
     for (let p = 0; p < P; p++) {
-      // column p of this image's x_col: rows r = 0..R-1 at idx[r·P + p]; row 0 starts.
-      // Row r takes over when x > m or x is NaN, unless m already is NaN (NaN wins, first max
-      // wins ties), written as 0/1 arithmetic instead of an if: which cell of a window wins is
-      // unpredictable, and a mispredicted branch per cell costs more than the whole gather.
-      let arg = base + idx[p], m = x[arg];
-      for (let r = 1; r < R; r++) {
-        const i = base + idx[r * P + p], v = x[i];
-        arg += (+!(v <= m) & +(m === m)) * (i - arg);
-        m = x[arg];
-      }
-      max[o + p] = m;
+      const i0 = base + idx[p];
+      const v0 = x[i0], v1 = x[i0 + o1], v2 = x[i0 + o2], v3 = x[i0 + o3];
+      // gab = 1 when cell b beats cell a (strictly: ties go to the first)
+      const g01 = +(v1 > v0), g02 = +(v2 > v0), g03 = +(v3 > v0);
+      const g12 = +(v2 > v1), g13 = +(v3 > v1), g23 = +(v3 > v2);
+      // cell r wins when it beats every earlier cell and no later cell beats it
+      const w1 = g01 & (1 - g12) & (1 - g13), w2 = g02 & g12 & (1 - g23), w3 = g03 & g13 & g23;
+      let arg = i0 + w1 * o1 + w2 * o2 + w3 * o3;
+      // A NaN makes every comparison false: such (rare, predictable) windows take the exact
+      // sequential rule, where the first NaN wins as in PyTorch.
+      if ((+(v1 !== v1) | +(v2 !== v2) | +(v3 !== v3)) !== 0) arg = firstMax(x, i0, off, 4);
+      max[o + p] = x[arg];
       route[o + p] = arg;
     }
   }
+}
+
+/** Any window size: row 0 starts, each later cell takes over when larger or NaN (unless the
+ * maximum already is NaN). */
+function maxPoolAny<T extends FloatArray>(
+  x: T,
+  idx: Int32Array,
+  off: Int32Array,
+  S: number,
+  P: number,
+  R: number,
+  HW: number,
+  max: T,
+  route: Int32Array,
+): void {
+  for (let s = 0; s < S; s++) {
+    const base = s * HW, o = s * P;
+    for (let p = 0; p < P; p++) {
+      const arg = firstMax(x, base + idx[p], off, R);
+      max[o + p] = x[arg];
+      route[o + p] = arg;
+    }
+  }
+}
+
+/** The index of the first maximum of the window whose first cell is x[i0] (NaN wins). */
+function firstMax(x: FloatArray, i0: number, off: Int32Array, R: number): number {
+  let arg = i0, m = x[i0];
+  for (let r = 1; r < R; r++) {
+    const i = i0 + off[r], v = x[i];
+    arg += (+!(v <= m) & +(m === m)) * (i - arg);
+    m = x[arg];
+  }
+  return arg;
 }

@@ -106,3 +106,27 @@ Deno.test("maxPoolTable: NaN wins its window wherever it is, ties go first, ±In
     assertEquals([max[0], route[0]], [m, r], JSON.stringify(x));
   }
 });
+
+Deno.test("maxPoolTable: every 2×2 window over 7 special values agrees with maxPoolColumns", () => {
+  // 7⁴ = 2401 windows, all orderings, ties, NaNs and infinities in every position: the 4-cell
+  // path (pairwise comparisons, NaN windows by the sequential rule) must pick the same cell as
+  // the sequential definition.
+  const vals = [NaN, -Infinity, -1, 0, 1, 1, Infinity]; // 1 twice: more ties
+  const S = vals.length ** 4;
+  const x = new Float64Array(S * 4);
+  for (let s = 0; s < S; s++) {
+    for (let r = 0, q = s; r < 4; r++, q = Math.floor(q / vals.length)) {
+      x[s * 4 + r] = vals[q % vals.length];
+    }
+  }
+  const table = im2colTable({ channels: 1, height: 2, width: 2, kernel: [2, 2] });
+  const max = new Float64Array(S), route = new Int32Array(S);
+  maxPoolTable(x, table, { max, route });
+  for (let s = 0; s < S; s++) {
+    const x_s = x.subarray(s * 4, s * 4 + 4);
+    const ref = maxPoolColumns(im2col(x_s, table), { rows: 4, cols: 1 });
+    const want = s * 4 + table.indices[ref.argmax[0]];
+    assertEquals(route[s], want, `window ${Array.from(x_s)}`);
+    assertEquals(max[s], ref.max[0]);
+  }
+});
