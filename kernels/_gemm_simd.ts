@@ -53,6 +53,9 @@ const KC = 512, NC = 512;
  * MC·NC_WIDE floats, 504 KiB). */
 const NC_WIDE = 2048;
 
+/** The largest packed A kept whole in the memory between calls (floats; 4 MiB). */
+const RESIDENT_A_MAX = 1 << 20;
+
 /** B blocks at least this wide are copied row by row instead of packed (see gemmSimd). */
 const ROW_COPY_MIN = 96;
 
@@ -67,6 +70,8 @@ interface Kernel {
   memory: WebAssembly.Memory;
   /** Float32 view of `memory`; remade after every grow. */
   f32: Float32Array;
+  /** The packed A (from packOpA) whose panels are in the memory's A region now, or null. */
+  residentA: Float32Array | null;
   /** gemm_simd.wat's `block`: C = alpha·Ap·Bp + beta·C on one block (byte addresses). */
   block: (
     mc: number,
@@ -117,6 +122,7 @@ function instantiate(name: SimdKernelName): Kernel | null {
           mc: spec.mc,
           memory,
           f32: new Float32Array(memory.buffer),
+          residentA: null,
           block: instance.exports.block as Kernel["block"],
         };
       }
@@ -282,7 +288,15 @@ export function gemmSimd(
   // starts on a 64-byte boundary. The B region has NR floats of slack: in the whole-B layout
   // the last row's padding columns (n not a multiple of 8) are read past the block; those
   // stale values reach only C's padding columns, which are never copied out.
-  const pa = 0, pb = roundUp(pa + mcMax * kcMax, 16);
+  const mPad = roundUp(m, MR); // rows of op(A) in aPacked (see packOpA)
+  // Panels packed for the other kernel (see useSimdKernel) have the wrong height: pack here.
+  const panels = aPacked !== null && aPacked.mr === MR ? aPacked.data : null;
+  // A packed once (a layer's weights, one product per sample) is copied into the memory whole,
+  // at its own offsets, and stays there for the next call with the same panels: conv2's
+  // [50,500] weights are 110 KiB that 64 samples would otherwise copy 64 times. Any other call
+  // overwrites the A region, so residency is tracked per module.
+  const wholeA = panels !== null && mPad * k <= RESIDENT_A_MAX;
+  const pa = 0, pb = roundUp(pa + (wholeA ? mPad * k : mcMax * kcMax), 16);
   const pc = roundUp(pb + kcMax * (rowMajorB ? ldb : ncMax) + NR, 16);
   const end = pc + mcMax * ncMax;
   if (kern.memory.buffer.byteLength < end * 4) {
@@ -290,9 +304,14 @@ export function gemmSimd(
     kern.f32 = new Float32Array(kern.memory.buffer);
   }
   const f32 = kern.f32, block = kern.block;
-  const mPad = roundUp(m, MR); // rows of op(A) in aPacked (see packOpA)
-  // Panels packed for the other kernel (see useSimdKernel) have the wrong height: pack here.
-  const panels = aPacked !== null && aPacked.mr === MR ? aPacked.data : null;
+  if (!wholeA) kern.residentA = null;
+  else if (kern.residentA !== panels) {
+    f32.set(panels, pa);
+    kern.residentA = panels;
+  }
+  // When one A block spans all of m, the C block stays in the memory from one k block to the
+  // next: copied in once (if beta ≠ 0) and out once, instead of once per k block.
+  const oneA = mcMax >= m;
   // jc: one column panel of C and op(B) at a time (ncMax wide), so the copied B block is
   // bounded and reused by every A block below it.
   for (let jc = 0; jc < n; jc += ncMax) {
@@ -320,7 +339,10 @@ export function gemmSimd(
       // or copied from the panels packA made (block (p0, ic) starts at p0·mPad + ic·kc).
       for (let ic = 0; ic < m; ic += mcMax) {
         const mc = Math.min(mcMax, m - ic), mcPad = roundUp(mc, MR);
-        if (panels !== null) {
+        let ablock = pa; // where the kernel reads this A block
+        if (wholeA) {
+          ablock = pa + p0 * mPad + ic * kc;
+        } else if (panels !== null) {
           const o = p0 * mPad + ic * kc;
           f32.set(panels.subarray(o, o + mcPad * kc), pa);
         } else {
@@ -328,7 +350,7 @@ export function gemmSimd(
         }
         // Copy-in of C only when the kernel will read it; the C block's row stride is ncPad, and
         // its padding rows/columns are scratch that is never copied out.
-        if (bt !== 0) {
+        if (bt !== 0 && (p0 === 0 || !oneA)) {
           if (wholeC) f32.set(c.subarray(ic * n, (ic + mc) * n), pc);
           else {
             for (let i = 0, s = ic * n + jc, d = pc; i < mc; i++, s += n, d += ncPad) {
@@ -336,8 +358,9 @@ export function gemmSimd(
             }
           }
         }
-        block(mcPad, ncPad, kc, pa * 4, pb * 4, bstep, bpanel, pc * 4, ncPad, alpha, bt);
-        // Copy-out: the mc×nc live part of the C block.
+        block(mcPad, ncPad, kc, ablock * 4, pb * 4, bstep, bpanel, pc * 4, ncPad, alpha, bt);
+        // Copy-out: the mc×nc live part of the C block (with oneA, after the last k block).
+        if (oneA && p0 + kc < k) continue;
         if (wholeC) c.set(f32.subarray(pc, pc + mc * n), ic * n);
         else {
           for (let i = 0, s = pc, d = ic * n + jc; i < mc; i++, s += ncPad, d += n) {

@@ -483,3 +483,36 @@ Deno.test("packA: bad input throws a clear error; transA with a PackedMatrix is 
     "gemm: op(a) is 3x2 but op(b) is 3x2; inner dimensions must match",
   );
 });
+
+Deno.test("gemm simd: packed A kept in the module's memory between calls is never stale", () => {
+  // The panels of a PackedMatrix stay in the WebAssembly memory for the next call with the same
+  // panels; any other call overwrites that region. Alternate two packed weights, a plain A and
+  // a k deep enough for two k blocks (C kept in the memory between them), and check every call.
+  const rng = mulberry32(10);
+  for (const kernel of simdKernels()) {
+    useSimdKernel(kernel);
+    try {
+      const [m, n, k] = [50, 64, 700];
+      const A1 = { data: randomArray(Float32Array, m * k, rng) as Float32Array, rows: m, cols: k };
+      const A2 = { data: randomArray(Float32Array, m * k, rng) as Float32Array, rows: m, cols: k };
+      const B = { data: randomArray(Float32Array, k * n, rng) as Float32Array, rows: k, cols: n };
+      const want1 = gemm(A1, B, { backend: "ts" }), want2 = gemm(A2, B, { backend: "ts" });
+      const p1 = packA(A1), p2 = packA(A2);
+      const calls: [Matrix<Float32Array> | PackedMatrix<Float32Array>, Float32Array][] = [
+        [p1, want1],
+        [p1, want1],
+        [p2, want2],
+        [A1, want1],
+        [p2, want2],
+      ];
+      for (const [a, want] of calls) {
+        const got = gemm(a, B, { backend: "simd" });
+        for (let i = 0; i < m * n; i++) {
+          assert(Math.abs(got[i] - want[i]) <= 2 * (k + 4) * 2 ** -24 * k, `${kernel} C[${i}]`);
+        }
+      }
+    } finally {
+      useSimdKernel(null);
+    }
+  }
+});
