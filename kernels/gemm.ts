@@ -19,9 +19,11 @@
  * zero-padded to whole tiles; only the live part of an edge tile is stored).
  *
  * Three implementations, chosen per call by {@link GemmOptions.backend} (default "auto"):
- * - "simd": Float32Array only. The micro-kernel is WebAssembly SIMD (kernels/gemm_simd.wat, 3×8
- *   tiles of f32x4), driven by kernels/_gemm_simd.ts. Fastest; used automatically for float32
- *   when the runtime has WebAssembly SIMD and the problem is large enough to pay for the copies.
+ * - "simd": Float32Array only. The micro-kernel is WebAssembly: 5×8 tiles with relaxed SIMD's
+ *   fused multiply-add (kernels/gemm_simd_fma.wat) where the runtime accepts it, else 3×8 tiles
+ *   of SIMD128 mul and add (kernels/gemm_simd.wat), driven by kernels/_gemm_simd.ts. Fastest;
+ *   used automatically for float32 when the runtime has WebAssembly SIMD and the problem is large
+ *   enough to pay for the copies.
  * - "ts": the same blocking in TypeScript with a 4×4 register tile (this file): the readable
  *   reference, and the path for Float64Array.
  * - "simple": a plain loop nest without packing, best for tiny problems and matrix-vector

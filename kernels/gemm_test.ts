@@ -149,7 +149,7 @@ const TRANSPOSES = [[false, false], [true, false], [false, true], [true, true]] 
 const ALPHAS = [1, -0.5, 2];
 const BETAS = [0, 1, 0.25];
 
-// 1 and primes and non-multiples of the 4×4 (TypeScript) and 3×8 (SIMD) tiles, and their
+// 1 and primes and non-multiples of the 4×4 (TypeScript), 3×8 and 5×8 (SIMD) tiles, and their
 // neighbours of 32, 64 and 128.
 const SIZES = [1, 2, 3, 5, 7, 13, 17, 31, 33, 64, 65, 127];
 
