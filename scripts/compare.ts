@@ -842,7 +842,8 @@ ${p.impls.map((s) => `- ${s}`).join("\n")}
   ${Math.min(...reps)}–${Math.max(...reps)} reps per cell. A call that would take more than
   ${p.opts.maxCallMs / 1000} s on the whole batch (from a one-sample probe) is run on the first
   samples only, and its time scaled to the batch (≈).
-- Single-threaded everywhere: convprop and convnetjs are plain JavaScript; tfjs-wasm has no
+- Single-threaded everywhere: convprop is TypeScript plus its WebAssembly GEMM and convnetjs plain
+  JavaScript, neither with threads; tfjs-wasm has no
   threads under Deno's Node compatibility; numpy runs with OPENBLAS_NUM_THREADS=1 and torch with
   torch.set_num_threads(1).
 - convnetjs has no batch dimension: a batch of 64 is a loop of 64 single-sample forward and

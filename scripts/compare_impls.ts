@@ -22,6 +22,7 @@ import {
   SoftmaxCrossEntropy,
   type Tensor,
 } from "../mod.ts";
+import { simdKernels } from "../kernels/_gemm_simd.ts";
 // The peers are dev-only and pinned here rather than in deno.json's imports, which describe
 // the library: convprop itself has no dependencies. tfjs comes as its union package because
 // that is what registers the gradient functions (tfjs-core alone trains nothing: tf.grad of a
@@ -213,13 +214,22 @@ function convpropSetup(wl: Workload): Runner {
   }
 }
 
+/** Which GEMM micro-kernel convprop runs here, in words. */
+function describeKernel(name: string | undefined): string {
+  if (name === "fma") return "5×8 tiles, relaxed-SIMD fused multiply-add";
+  if (name === "plain") return "3×8 tiles, SIMD128 multiply and add";
+  return "none here: TypeScript GEMM";
+}
+
 /** convprop through its public API (functional forms; W6 with the layer classes). */
 export const convprop: Impl = {
   name: "convprop",
   init: () => Promise.resolve(undefined),
   activate: () => Promise.resolve(),
   setup: convpropSetup,
-  describe: () => "convprop: float32, NCHW, public API of mod.ts",
+  describe: () =>
+    "convprop: float32, NCHW, public API of mod.ts; GEMM on its WebAssembly SIMD kernel " +
+    `(${describeKernel(simdKernels()[0])})`,
 };
 
 // ---------------------------------------------------------------------------------------------
