@@ -1,6 +1,7 @@
 // W4: max pool 2×2 stride 2 on [64,20,24,24] (float32). Baseline: the unfused formulation,
-// im2col of each image followed by maxPoolColumns; against it maxPoolForward (one fused,
-// branch-free pass through the table) and the MaxPool2D class (reused outputs).
+// im2col of each image followed by maxPoolColumns; against it maxPoolForward (one fused pass
+// through the table, on the WebAssembly SIMD kernel for this float32 2×2/2 pool) and the
+// MaxPool2D class (reused outputs), with and without the SIMD kernel.
 
 import {
   im2col,
@@ -11,6 +12,7 @@ import {
   maxPoolForward,
 } from "../mod.ts";
 import { rand } from "./_bench_util.ts";
+import { useMaxPoolSimd } from "../kernels/_max_pool_simd.ts";
 
 const x = rand([64, 20, 24, 24]), dy = rand([64, 20, 12, 12]);
 const table = im2colTable({ channels: 1, height: 24, width: 24, kernel: [2, 2], stride: [2, 2] });
@@ -29,6 +31,14 @@ Deno.bench("W4 maxPoolForward (fresh outputs)", { group: "W4 fwd" }, () => {
 });
 Deno.bench("W4 MaxPool2D.forward", { group: "W4 fwd" }, () => {
   layer.forward(x);
+});
+Deno.bench("W4 MaxPool2D.forward, TypeScript kernel (no WebAssembly)", { group: "W4 fwd" }, () => {
+  useMaxPoolSimd(false);
+  try {
+    layer.forward(x);
+  } finally {
+    useMaxPoolSimd(true);
+  }
 });
 Deno.bench("W4 fwd+bwd (fresh outputs)", { group: "W4 fwd+bwd", baseline: true }, () => {
   maxPoolBackward(dy, maxPoolForward(x, { size: 2 }).cache);

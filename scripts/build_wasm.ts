@@ -1,19 +1,19 @@
 /**
  * Assembles the WebAssembly text kernels (the readable sources) into generated TypeScript modules
- * that embed each binary as a base64 string, so the library
- * stays one set of plain TypeScript files with zero runtime dependencies (no .wasm file to fetch,
+ * that embed each binary as a base64 string, so the library stays one set of plain TypeScript files with zero runtime dependencies (no .wasm file to fetch,
  * works the same in Deno, Node and browsers):
  *
  * - kernels/gemm_simd.wat → kernels/_gemm_simd_wasm.ts (SIMD128: every runtime with SIMD)
  * - kernels/gemm_simd_fma.wat → kernels/_gemm_simd_fma_wasm.ts (relaxed SIMD's fused
  *   multiply-add, used where the runtime accepts it)
+ * - kernels/max_pool_simd.wat → kernels/_max_pool_simd_wasm.ts (2×2 max-pooling, SIMD128)
  *
  * The assembler is the npm package wabt, pinned to one version so the bytes, and so the generated
  * file, are reproducible; it is a build-time tool only.
  *
  * Usage:
  *
- *     deno task build:wasm                    # regenerate both generated modules
+ *     deno task build:wasm                    # regenerate every generated module
  *     deno run --allow-read scripts/build_wasm.ts --check
  *                                             # exit 1 if a committed module is out of date (CI)
  *
@@ -36,6 +36,8 @@ interface Kernel {
   what: string;
   /** Whether the text uses relaxed SIMD (the assembler must be told). */
   relaxed: boolean;
+  /** The private module that instantiates it. */
+  loader: string;
 }
 
 const KERNELS: readonly Kernel[] = [
@@ -45,6 +47,7 @@ const KERNELS: readonly Kernel[] = [
     constant: "GEMM_SIMD_WASM_BASE64",
     what: "The float32 GEMM micro-kernel (3×8 tile, SIMD128 mul and add)",
     relaxed: false,
+    loader: "kernels/_gemm_simd.ts",
   },
   {
     wat: "kernels/gemm_simd_fma.wat",
@@ -52,6 +55,15 @@ const KERNELS: readonly Kernel[] = [
     constant: "GEMM_SIMD_FMA_WASM_BASE64",
     what: "The float32 GEMM micro-kernel with fused multiply-add (5×8 tile, relaxed SIMD)",
     relaxed: true,
+    loader: "kernels/_gemm_simd.ts",
+  },
+  {
+    wat: "kernels/max_pool_simd.wat",
+    out: "kernels/_max_pool_simd_wasm.ts",
+    constant: "MAX_POOL_SIMD_WASM_BASE64",
+    what: "The float32 max-pool kernel for 2×2 windows with stride 2 (4 windows per SIMD128 step)",
+    relaxed: false,
+    loader: "kernels/_max_pool_simd.ts",
   },
 ];
 
@@ -105,6 +117,8 @@ export interface RenderOptions {
   constant?: string;
   /** What the kernel is, for the doc comment. */
   what?: string;
+  /** The private module that instantiates it. */
+  loader?: string;
 }
 
 /**
@@ -125,7 +139,7 @@ export interface RenderOptions {
  * ```
  */
 export function render(bytes: Uint8Array<ArrayBuffer>, opts: RenderOptions = {}): string {
-  const { wat, out, constant, what } = { ...KERNELS[0], ...opts };
+  const { wat, out, constant, what, loader } = { ...KERNELS[0], ...opts };
   const file = out.slice(out.lastIndexOf("/") + 1);
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
@@ -139,7 +153,7 @@ export function render(bytes: Uint8Array<ArrayBuffer>, opts: RenderOptions = {})
 /**
  * ${what}:
  * ${wat} assembled to WebAssembly (${bytes.length} bytes), embedded as base64 so the library
- * needs no separate .wasm file. Private: loaded by kernels/_gemm_simd.ts.
+ * needs no separate .wasm file. Private: loaded by ${loader}.
  *
  * @module
  */
