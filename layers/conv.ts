@@ -12,8 +12,7 @@
  */
 
 import type { FloatArray, Tensor } from "../tensor.ts";
-import { im2col, type Im2colTable, im2colTable } from "../kernels/im2col.ts";
-import { addAt } from "../kernels/add_at.ts";
+import { col2im, im2col, type Im2colTable, im2colTable } from "../kernels/im2col.ts";
 import { gemm, packA } from "../kernels/gemm.ts";
 import { scratch } from "../kernels/_scratch.ts";
 import {
@@ -231,11 +230,9 @@ function convBackwardChecked<T extends FloatArray>(
     } else {
       const dx_cols = gemm(dY_mat, w_col, { out: scratch(x.data, "conv.dx_col", N * K) });
       for (let n = 0; n < N; n++) {
-        addAt(
-          dx.subarray(n * CHW, (n + 1) * CHW),
-          table.indices,
-          dx_cols.subarray(n * K, (n + 1) * K),
-        );
+        col2im(dx_cols.subarray(n * K, (n + 1) * K), table, {
+          out: dx.subarray(n * CHW, (n + 1) * CHW),
+        });
       }
     }
   } else {
@@ -253,7 +250,7 @@ function convBackwardChecked<T extends FloatArray>(
       gemm(dY_n, { data: x_col, rows: K, cols: P }, { transB: true, beta: 1, out: dw });
       // dx_col = w_colᵀ · dY_n   [K, D]·[D, P]; then col2im: the same table, used backwards
       gemm(w_colT, dY_n, { out: dx_col });
-      addAt(dx.subarray(n * CHW, (n + 1) * CHW), table.indices, dx_col);
+      col2im(dx_col, table, { out: dx.subarray(n * CHW, (n + 1) * CHW) });
     }
   }
   return {
