@@ -527,6 +527,48 @@ function targets(results: Results, ids: string[], blasKind?: string): string[] {
   ];
 }
 
+/**
+ * Why the numpy target is out of reach for W1 and W2 forward, in this run's numbers: the
+ * multiply-adds of the convolution against the rate convprop's GEMM reaches on its own.
+ */
+function numpyBound(results: Results, ids: string[]): string[] {
+  const lines: string[] = [];
+  for (const id of ids.filter((i) => i === "W1" || i === "W2")) {
+    const s = SPECS[id].spec;
+    if (s.kind !== "conv") continue;
+    const ho = s.h + 2 * s.pad - s.k + 1, wo = s.w + 2 * s.pad - s.k + 1;
+    const flop = 2 * s.n * s.d * s.c * s.k * s.k * ho * wo;
+    const cells = results.get(`${id}/fwd`);
+    const np = cells?.get("numpy")?.median, cp = cells?.get("convprop")?.median;
+    if (np === undefined || cp === undefined) continue;
+    const rate = (ms: number): string => (flop / ms / 1e6).toFixed(0);
+    lines.push(
+      `- ${id} forward is ${(flop / 1e6).toFixed(1)} MFLOP: numpy ${fmtMs(np)} ms ` +
+        `(${rate(np)} GFLOP/s, im2col included), convprop ${fmtMs(cp)} ms (${rate(cp)} GFLOP/s); ` +
+        `at ${GEMM_PEAK} GFLOP/s the multiply-adds alone take ` +
+        `${fmtMs(flop / GEMM_PEAK / 1e6)} ms.`,
+    );
+  }
+  if (lines.length === 0) return [];
+  return [
+    "## What bounds the numpy comparison",
+    "",
+    "numpy's matmul is OpenBLAS, whose x86-64 kernels do 8 (AVX2) or 16 (AVX-512) float " +
+    "multiply-adds per instruction. WebAssembly SIMD vectors hold 4 floats, so convprop's GEMM " +
+    "tops out at 16 flops per cycle (two vector pipes × 4 lanes × multiply and add); its fused " +
+    `multiply-add kernel reaches about ${GEMM_PEAK} GFLOP/s on a 512³ product ` +
+    "(kernels/gemm_bench.ts). Where numpy's whole forward pass takes less time than that rate " +
+    "needs for the arithmetic alone, no change to convprop's loops can close the gap:",
+    "",
+    ...lines,
+    "",
+  ];
+}
+
+/** GFLOP/s of convprop's SIMD GEMM on 512³ float32 with the FMA kernel, from
+ * `deno bench kernels/gemm_bench.ts` on this machine (5.5 ms). */
+const GEMM_PEAK = 49;
+
 /** Output of a command, or undefined when it cannot run. */
 async function run(cmd: string, args: string[] = []): Promise<string | undefined> {
   try {
@@ -715,6 +757,8 @@ async function main(): Promise<void> {
   console.log("Median ms per call; ÷ = convprop / peer (< 1: convprop faster)\n");
   console.log(md + "\n\n" + notes(results).join("\n"));
   console.log("\n" + targets(results, ids, blas).join("\n"));
+  const bound = numpyBound(results, ids);
+  if (bound.length > 0) console.log("\n" + bound.join("\n"));
 
   if (opts.json !== undefined) {
     const dump = Object.fromEntries(
@@ -815,6 +859,7 @@ ${notes(p.results).join("\n")}
 
 ${targets(p.results, p.ids, ref?.blas_kind as string | undefined).join("\n")}
 
+${numpyBound(p.results, p.ids).join("\n")}
 ## Correctness check
 
 Before timing, every implementation computes each workload from the same inputs and weights,
