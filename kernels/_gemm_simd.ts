@@ -70,8 +70,9 @@ interface Kernel {
   memory: WebAssembly.Memory;
   /** Float32 view of `memory`; remade after every grow. */
   f32: Float32Array;
-  /** The packed A (from packOpA) whose panels are in the memory's A region now, or null. */
-  residentA: Float32Array | null;
+  /** The packed A (from packOpA) whose panels are in the memory's A region now, or null. Each
+   * packOpA call returns a new object, even when it reuses a buffer, so identity means same data. */
+  residentA: PackedPanels | null;
   /** gemm_simd.wat's `block`: C = alpha·Ap·Bp + beta·C on one block (byte addresses). */
   block: (
     mc: number,
@@ -305,9 +306,9 @@ export function gemmSimd(
   }
   const f32 = kern.f32, block = kern.block;
   if (!wholeA) kern.residentA = null;
-  else if (kern.residentA !== panels) {
+  else if (kern.residentA !== aPacked) {
     f32.set(panels, pa);
-    kern.residentA = panels;
+    kern.residentA = aPacked;
   }
   // When one A block spans all of m, the C block stays in the memory from one k block to the
   // next: copied in once (if beta ≠ 0) and out once, instead of once per k block.
@@ -392,7 +393,10 @@ export interface PackedPanels {
  * @param csA Distance between columns of op(A).
  * @param m Rows of op(A), at least 1.
  * @param k Columns of op(A), at least 1.
- * @returns The panels (mPad·k floats) and their tile height.
+ * @param into Storage to pack into when its length is mPad·k (earlier panels of the same shape,
+ *   no longer used), instead of a new array: a fresh 100 KiB array costs more in page faults
+ *   than the packing itself. Default: a new array.
+ * @returns The panels (mPad·k floats) and their tile height: a new object in any case.
  * @throws {Error} If the kernel is not available ({@link simdAvailable} is false).
  *
  * @example The panels of a 2×2 matrix, as the driver reads them
@@ -417,12 +421,13 @@ export function packOpA(
   csA: number,
   m: number,
   k: number,
+  into?: Float32Array,
 ): PackedPanels {
   const kern = loadKernel();
   if (kern === null) throw new Error("gemm: WebAssembly SIMD is not available in this runtime");
   const MR = kern.mr;
   const mcMax = blockSize(m, kern.mc, MR), kcMax = blockSize(k, KC, 1), mPad = roundUp(m, MR);
-  const out = new Float32Array(mPad * k);
+  const out = into?.length === mPad * k ? into : new Float32Array(mPad * k);
   // The same two loops as gemmSimd's pc and ic, so the offsets match.
   for (let p0 = 0; p0 < k; p0 += kcMax) {
     const kc = Math.min(kcMax, k - p0);

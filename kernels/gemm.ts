@@ -378,10 +378,20 @@ export interface PackedMatrix<T extends FloatArray = FloatArray> {
 /** The float32 SIMD panels of each PackedMatrix (null: Float64Array, or no SIMD here). */
 const packedPanels = new WeakMap<PackedMatrix, PackedPanels | null>();
 
+/** PackedMatrix objects whose storage a later packA reused: gemm refuses them. */
+const retired = new WeakSet<PackedMatrix>();
+
 /** Options of {@link packA}. */
 export interface PackOptions {
   /** Pack Aᵀ in place of A. Default false. */
   transA?: boolean;
+  /**
+   * An earlier PackedMatrix, no longer needed, whose storage to pack into instead of allocating
+   * (used when it has the same shape): a layer repacks its weights every pass, and a fresh
+   * panel array of 100 KiB costs more in page faults than the packing. The earlier matrix is
+   * retired: gemm refuses it from then on. Default: none.
+   */
+  reuse?: PackedMatrix;
 }
 
 /**
@@ -429,7 +439,18 @@ export function packA<T extends FloatArray>(
   const packed: PackedMatrix<T> = Object.freeze({ source: a, transA, rows: m, cols: k });
   const simd = a.data instanceof Float32Array && m > 0 && k > 0 && simdAvailable();
   const rsA = transA ? 1 : a.cols, csA = transA ? a.cols : 1;
-  packedPanels.set(packed, simd ? packOpA(a.data as Float32Array, rsA, csA, m, k) : null);
+  let into: Float32Array | undefined;
+  if (opts.reuse !== undefined) {
+    if (!packedPanels.has(opts.reuse)) {
+      throw new RangeError(
+        "packA: opts.reuse must be a PackedMatrix from packA that has not been reused already",
+      );
+    }
+    into = packedPanels.get(opts.reuse)?.data;
+    packedPanels.delete(opts.reuse);
+    retired.add(opts.reuse);
+  }
+  packedPanels.set(packed, simd ? packOpA(a.data as Float32Array, rsA, csA, m, k, into) : null);
   return packed;
 }
 
@@ -508,6 +529,11 @@ export function gemm<T extends FloatArray>(
   b: Matrix<T>,
   opts: GemmOptions<T> = {},
 ): T {
+  if (retired.has(aIn as PackedMatrix)) {
+    throw new RangeError(
+      "gemm: a is a PackedMatrix whose storage a later packA reused (opts.reuse); pack A again",
+    );
+  }
   // A PackedMatrix stands for op(A): its source and transpose, plus (SIMD) its packed panels.
   const panels = packedPanels.get(aIn as PackedMatrix);
   const isPacked = panels !== undefined;

@@ -516,3 +516,26 @@ Deno.test("gemm simd: packed A kept in the module's memory between calls is neve
     }
   }
 });
+
+Deno.test("packA reuse: repacking into an earlier matrix's storage; the earlier one is retired", () => {
+  const rng = mulberry32(12);
+  const [m, n, k] = [50, 64, 500];
+  const A1 = { data: randomArray(Float32Array, m * k, rng) as Float32Array, rows: m, cols: k };
+  const A2 = { data: randomArray(Float32Array, m * k, rng) as Float32Array, rows: m, cols: k };
+  const B = { data: randomArray(Float32Array, k * n, rng) as Float32Array, rows: k, cols: n };
+  const p1 = packA(A1);
+  assertEquals(gemm(p1, B), gemm(A1, B)); // and p1's panels are now in the SIMD memory
+  // A2 packed into p1's storage: the kernel must not take the resident panels for A2's
+  const p2 = packA(A2, { reuse: p1 });
+  assertEquals(gemm(p2, B), gemm(A2, B));
+  assertEquals(gemm(p2, B), gemm(A2, B)); // resident now, and still right
+  assertThrows(() => gemm(p1, B), RangeError, "storage a later packA reused");
+  assertThrows(
+    () => packA(A1, { reuse: p1 }),
+    RangeError,
+    "packA: opts.reuse must be a PackedMatrix from packA that has not been reused already",
+  );
+  // a different shape cannot share the storage: a new array, same answers
+  const A3 = { data: randomArray(Float32Array, 7 * k, rng) as Float32Array, rows: 7, cols: k };
+  assertEquals(gemm(packA(A3, { reuse: p2 }), B), gemm(A3, B));
+});

@@ -13,7 +13,7 @@
 
 import type { FloatArray, Tensor } from "../tensor.ts";
 import { col2im, im2col, type Im2colTable, im2colTable } from "../kernels/im2col.ts";
-import { gemm, packA } from "../kernels/gemm.ts";
+import { gemm, type Matrix, packA, type PackedMatrix } from "../kernels/gemm.ts";
 import { scratch } from "../kernels/_scratch.ts";
 import {
   checkSameType,
@@ -137,6 +137,23 @@ function convSetup(
   });
 }
 
+// The last panels packed for each weight array (w_col for the forward pass, w_colᵀ for the
+// backward pass). Every pass packs again, since the weights change between steps, but into the
+// same storage: a fresh 100 KiB array costs more in page faults than the packing itself.
+const packedW = new WeakMap<FloatArray, PackedMatrix>();
+const packedWT = new WeakMap<FloatArray, PackedMatrix>();
+
+/** packA(w_col) (or its transpose), reusing the storage of the last one packed for w. */
+function packWeights<T extends FloatArray>(
+  cache: WeakMap<FloatArray, PackedMatrix>,
+  w_col: Matrix<T>,
+  transA: boolean,
+): PackedMatrix<T> {
+  const packed = packA(w_col, { transA, reuse: cache.get(w_col.data) });
+  cache.set(w_col.data, packed);
+  return packed;
+}
+
 /** Forward pass once the arguments are checked (see {@link convSetup}). */
 function convForwardChecked<T extends FloatArray>(
   x: Tensor<T>,
@@ -168,7 +185,7 @@ function convForwardChecked<T extends FloatArray>(
     // x_col [K, P]: one scratch matrix reused for every sample, or sample n's slice of columns
     const scratch_col = columns === undefined ? scratch(x.data, "conv.x_col", K * P) : undefined;
     // w_col is the same for every sample: pack it for the GEMM kernel once, not N times
-    const w_packed = packA(w_col);
+    const w_packed = packWeights(packedW, w_col, false);
     for (let n = 0; n < N; n++) {
       const x_col = scratch_col ?? columns!.subarray(n * K * P, (n + 1) * K * P);
       im2col(x.data.subarray(n * CHW, (n + 1) * CHW), table, { out: x_col });
@@ -239,7 +256,7 @@ function convBackwardChecked<T extends FloatArray>(
     const cols = cache.columns;
     const scratch_col = cols === undefined ? scratch(x.data, "conv.x_col", K * P) : undefined;
     const dx_col = scratch(x.data, "conv.dx_col", K * P); // [K, P]
-    const w_colT = packA(w_col, { transA: true }); // w_colᵀ [K, D], packed once for all samples
+    const w_colT = packWeights(packedWT, w_col, true); // w_colᵀ [K, D], once for all samples
     for (let n = 0; n < N; n++) {
       const dY_n = { data: dY.subarray(n * D * P, (n + 1) * D * P), rows: D, cols: P };
       // x_col [K, P]: kept by the forward pass, or gathered again
