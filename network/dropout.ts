@@ -10,6 +10,7 @@
 import type { FloatArray, Tensor } from "../tensor.ts";
 import type { Layer, Param } from "../layers/layer.ts";
 import { mulberry32, type Rng } from "../random.ts";
+import { reuseBuffer } from "../_validate.ts";
 
 /** Options of {@link Dropout}. */
 export interface DropoutOptions {
@@ -21,6 +22,9 @@ export interface DropoutOptions {
 
 /**
  * A dropout layer: random zeroing in training mode, identity in evaluation mode.
+ *
+ * As the layers in layers/, it keeps its mask and the tensors `forward` and `backward` return in
+ * buffers it reuses from call to call: each is valid until the next call of the same method.
  *
  * @example
  * ```ts
@@ -46,6 +50,9 @@ export class Dropout implements Layer {
   training = true;
   #rng: Rng;
   #mask: FloatArray | undefined; // 0 or 1/(1 − p) per element; undefined after an eval forward
+  #maskBuf: FloatArray | undefined; // the buffers reused from call to call
+  #y: FloatArray | undefined;
+  #dx: FloatArray | undefined;
 
   /**
    * Creates the layer.
@@ -73,8 +80,8 @@ export class Dropout implements Layer {
       return x;
     }
     const n = x.data.length, scale = 1 / (1 - this.p);
-    const mask = x.data instanceof Float32Array ? new Float32Array(n) : new Float64Array(n);
-    const y = x.data instanceof Float32Array ? new Float32Array(n) : new Float64Array(n);
+    const mask = this.#maskBuf = reuseBuffer(this.#maskBuf, x.data, n);
+    const y = this.#y = reuseBuffer(this.#y, x.data, n);
     for (let i = 0; i < n; i++) {
       mask[i] = this.#rng() < this.p ? 0 : scale;
       y[i] = x.data[i] * mask[i];
@@ -98,9 +105,7 @@ export class Dropout implements Layer {
         `Dropout.backward: dy has ${dy.data.length} elements but the last input had ${mask.length}`,
       );
     }
-    const dx = dy.data instanceof Float32Array
-      ? new Float32Array(mask.length)
-      : new Float64Array(mask.length);
+    const dx = this.#dx = reuseBuffer(this.#dx, dy.data, mask.length);
     for (let i = 0; i < mask.length; i++) dx[i] = dy.data[i] * mask[i];
     return { shape: [...dy.shape], data: dx };
   }

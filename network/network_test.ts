@@ -125,6 +125,13 @@ Deno.test("Dropout: masks from the seed, gradient through the same mask, mean pr
   const dx = a.backward({ shape: x.shape, data: new Float64Array(2000).fill(2) });
   for (let i = 0; i < 2000; i++) assertEquals(dx.data[i], 2 * ya.data[i]);
   assertThrows(() => new Dropout({ p: 1 }), RangeError, "p must be a number in [0, 1)");
+  // The next forward reuses the output buffer with a fresh mask; another size gets a new buffer.
+  const before = Array.from(ya.data);
+  const ya2 = a.forward(x);
+  assert(ya2.data === ya.data, "output buffer reused");
+  assert(before.some((v, i) => v !== ya2.data[i]), "a new mask each forward");
+  const small = a.forward({ shape: [1, 10], data: new Float64Array(10).fill(1) });
+  assertEquals(small.data.length, 10);
 });
 
 Deno.test("errors name the problem: bad specs, empty networks, backward before forward", () => {
