@@ -48,6 +48,8 @@ interface Kernel {
     w: number,
     base: number,
   ) => void;
+  /** max_pool_simd.wat's `max2x2`: the maxima only (byte addresses). */
+  maxOnly: (x: number, max: number, n: number, h: number, w: number) => void;
 }
 
 let kern: Kernel | null | undefined; // undefined: not instantiated yet; null: unavailable
@@ -67,6 +69,7 @@ function instantiate(): Kernel | null {
       f32: new Float32Array(memory.buffer),
       i32: new Int32Array(memory.buffer),
       pool: instance.exports.pool2x2 as Kernel["pool"],
+      maxOnly: instance.exports.max2x2 as Kernel["maxOnly"],
     };
   } catch {
     return null; // e.g. a content security policy that forbids WebAssembly: use TypeScript
@@ -143,7 +146,8 @@ function reserve(k: Kernel, floats: number): boolean {
  * @param H Rows of an image, at least 2.
  * @param W Columns of an image, at least 2.
  * @param max Where to write the maxima [S, H/2, W/2].
- * @param route Where to write the winners' indices in x (same length).
+ * @param route Where to write the winners' indices in x (same length), or null for the maxima
+ *   only (a forward pass with no backward): the kernel's `max2x2`, about a third faster.
  * @returns true when done; false when the kernel is unavailable (nothing was written: compute
  *   it another way).
  *
@@ -165,7 +169,7 @@ export function maxPool2x2Simd(
   H: number,
   W: number,
   max: Float32Array,
-  route: Int32Array,
+  route: Int32Array | null,
 ): boolean {
   const k = load();
   if (k === null) return false;
@@ -179,15 +183,16 @@ export function maxPool2x2Simd(
   // float32 offsets of the three regions (x, max, route) and the slack the kernel may touch
   const pm = roundUp(xFloats + 8, 16), pr = pm + roundUp(outFloats + 4, 16);
   if (!reserve(k, pr + outFloats + 4)) return false;
-  const { f32, i32, pool } = k;
+  const { f32, i32, pool, maxOnly } = k;
   if (perBlock > 0) {
     // s0: the block of images s0 .. s0 + n − 1, its route offset s0·H·W
     for (let s0 = 0; s0 < S; s0 += perBlock) {
       const n = Math.min(perBlock, S - s0);
       f32.set(x.subarray(s0 * HW, (s0 + n) * HW), 0);
-      pool(0, pm * 4, pr * 4, n, H, W, s0 * HW);
+      if (route === null) maxOnly(0, pm * 4, n, H, W);
+      else pool(0, pm * 4, pr * 4, n, H, W, s0 * HW);
       max.set(f32.subarray(pm, pm + n * P), s0 * P);
-      route.set(i32.subarray(pr, pr + n * P), s0 * P);
+      route?.set(i32.subarray(pr, pr + n * P), s0 * P);
     }
     return true;
   }
@@ -196,9 +201,10 @@ export function maxPool2x2Simd(
     for (let oh0 = 0; oh0 < Ho; oh0 += rows) {
       const r = Math.min(rows, Ho - oh0), start = s * HW + 2 * oh0 * W, o = s * P + oh0 * Wo;
       f32.set(x.subarray(start, start + 2 * r * W), 0);
-      pool(0, pm * 4, pr * 4, 1, 2 * r, W, start);
+      if (route === null) maxOnly(0, pm * 4, 1, 2 * r, W);
+      else pool(0, pm * 4, pr * 4, 1, 2 * r, W, start);
       max.set(f32.subarray(pm, pm + r * Wo), o);
-      route.set(i32.subarray(pr, pr + r * Wo), o);
+      route?.set(i32.subarray(pr, pr + r * Wo), o);
     }
   }
   return true;

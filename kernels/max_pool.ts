@@ -99,8 +99,9 @@ export function maxPoolColumns<T extends FloatArray>(
 export interface MaxPoolTableOptions<T extends FloatArray> {
   /** Where to write the maxima, one per window of every slice (length slices·cols). */
   max: T;
-  /** Where to write, for every window, the flat index in x of its maximum (same length). */
-  route: Int32Array;
+  /** Where to write, for every window, the flat index in x of its maximum (same length). Omit
+   * it for the maxima only, as a forward pass with no backward needs. */
+  route?: Int32Array;
 }
 
 /**
@@ -120,7 +121,7 @@ export interface MaxPoolTableOptions<T extends FloatArray> {
  * @param x The images [S, H, W], flat.
  * @param table The im2col table of one image (channels 1, no padding).
  * @param opts The output buffers.
- * @returns Nothing; `max` and `route` are filled.
+ * @returns Nothing; `max` (and `route` when given) are filled.
  * @throws {RangeError} If x is not a whole number of images, the table reads padding, or a
  *   buffer has the wrong length.
  *
@@ -141,15 +142,17 @@ export function maxPoolTable<T extends FloatArray>(
   table: Im2colTable,
   opts: MaxPoolTableOptions<T>,
 ): void {
-  const { max, route } = opts;
+  const { max } = opts;
   const R = table.rows, P = table.cols, HW = table.inputSize;
   const S = x.length / HW;
   if (!Number.isInteger(S)) {
     throw new RangeError(`maxPoolTable: x has ${x.length} elements, not a multiple of ${HW}`);
   }
-  if (max.length !== S * P || route.length !== S * P) {
+  if (max.length !== S * P || (opts.route !== undefined && opts.route.length !== S * P)) {
     throw new RangeError(
-      `maxPoolTable: max and route need ${S * P} elements, got ${max.length} and ${route.length}`,
+      `maxPoolTable: max and route need ${
+        S * P
+      } elements, got ${max.length} and ${opts.route?.length}`,
     );
   }
   // A pooling table has no padding, so every tap r is a fixed step off[r] from its window's
@@ -166,14 +169,24 @@ export function maxPoolTable<T extends FloatArray>(
       }
     }
   }
+  // The TypeScript loops find the winner's index anyway: without opts.route they write it to a
+  // scratch array, reused from call to call.
+  const route = opts.route ?? scratchRoute(S * P);
   if (R === 4) {
     const W = pool2x2Width(table, off);
     if (
       W > 0 && x instanceof Float32Array && max instanceof Float32Array &&
-      maxPool2x2Simd(x, S, HW / W, W, max, route)
+      maxPool2x2Simd(x, S, HW / W, W, max, opts.route ?? null)
     ) return;
     maxPool4(x, idx, off, S, P, HW, max, route);
   } else maxPoolAny(x, idx, off, S, P, R, HW, max, route);
+}
+
+let routeScratch = new Int32Array(0);
+
+function scratchRoute(n: number): Int32Array {
+  if (routeScratch.length < n) routeScratch = new Int32Array(n);
+  return routeScratch.subarray(0, n);
 }
 
 /** The image width W when the table's windows are exactly 2×2 with stride 2 over [H, W] images

@@ -1,7 +1,8 @@
 // The max-pool kernels on W4: one 2×2/2 pool over a 24×24 map has 4 rows × 144 windows; the batch
 // [64,20,24,24] is 1280 such maps. maxPoolColumns on im2col'd columns, and maxPoolTable (what the
 // layer runs) on the whole batch: float32 on the WebAssembly SIMD kernel (x copied in, max and
-// route copied out, all included) against its TypeScript path, and float64 (TypeScript).
+// route copied out, all included), its maxima-only variant (inference: no route), against its
+// TypeScript path, and float64 (TypeScript).
 
 import { maxPoolColumns, maxPoolTable } from "./max_pool.ts";
 import { im2colTable } from "./im2col.ts";
@@ -33,6 +34,11 @@ Deno.bench("maxPoolTable [1280,24,24] 2x2/2 float32, WebAssembly SIMD (W4)", {
   baseline: true,
 }, () => {
   maxPoolTable(x32, table, { max: max32, route });
+});
+Deno.bench("maxPoolTable [1280,24,24] 2x2/2 float32, SIMD, maxima only (no route)", {
+  group: "maxPoolTable W4",
+}, () => {
+  maxPoolTable(x32, table, { max: max32 });
 });
 Deno.bench("maxPoolTable [1280,24,24] 2x2/2 float32, TypeScript path", {
   group: "maxPoolTable W4",

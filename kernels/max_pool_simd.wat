@@ -119,4 +119,78 @@
         (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
         (br_if $rows (i32.lt_u (local.get $oh) (local.get $ho))))
       (local.set $img (i32.add (local.get $img) (i32.const 1)))
+      (br_if $images (i32.lt_u (local.get $img) (local.get $n)))))
+  ;; max2x2: the maxima only, for a forward pass that will have no backward (inference): the same
+  ;; windows, groups and row ends as pool2x2, the same answers in max, and no route.
+  ;;
+  ;; Without the route, the maximum of a pair is one f32x4.pmax: pmax(a, b) = (a < b) ? b : a,
+  ;; a single maxps on x64, which keeps the left (earlier) cell on a tie, -0 against +0
+  ;; included, and keeps a NaN on the left. It misses one case of the rule, a NaN on the right
+  ;; of a number: so a group in which tap 1, 2 or 3 holds a NaN (rare, and a predictable branch)
+  ;; takes the exact rule of pool2x2 instead. The tree is the same ((v0, v1), (v2, v3), then the
+  ;; winners), so the cell that wins, and hence the bits written, are the same as pool2x2's.
+  (func (export "max2x2") (param $x i32) (param $max i32) (param $n i32) (param $h i32)
+    (param $w i32)
+    (local $ho i32) (local $wo i32) (local $img i32) (local $oh i32) (local $ow i32)
+    (local $p i32) (local $pm i32) (local $wb i32) (local $rowb i32)
+    (local $lo v128) (local $hi v128)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
+    (local $m01 v128) (local $m23 v128)
+    (local.set $ho (i32.shr_u (local.get $h) (i32.const 1)))
+    (local.set $wo (i32.shr_u (local.get $w) (i32.const 1)))
+    (if (i32.or (i32.eqz (local.get $n)) (i32.or (i32.eqz (local.get $ho)) (i32.eqz (local.get $wo))))
+      (then (return)))
+    (local.set $wb (i32.shl (local.get $w) (i32.const 2)))
+    ;; $rowb: byte address of the current output row's top input row
+    (local.set $rowb (local.get $x))
+    (loop $images
+      (local.set $oh (i32.const 0))
+      (loop $rows
+        (local.set $p (local.get $rowb))
+        (local.set $pm (local.get $max))
+        (local.set $ow (i32.const 0))
+        (loop $groups
+          ;; taps 0..3 of 4 windows, as in pool2x2
+          (local.set $lo (v128.load (local.get $p)))
+          (local.set $hi (v128.load offset=16 (local.get $p)))
+          (local.set $v0 (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+            (local.get $lo) (local.get $hi)))
+          (local.set $v1 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31
+            (local.get $lo) (local.get $hi)))
+          (local.set $lo (v128.load (i32.add (local.get $p) (local.get $wb))))
+          (local.set $hi (v128.load offset=16 (i32.add (local.get $p) (local.get $wb))))
+          (local.set $v2 (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+            (local.get $lo) (local.get $hi)))
+          (local.set $v3 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31
+            (local.get $lo) (local.get $hi)))
+          (if (v128.any_true (v128.or (f32x4.ne (local.get $v1) (local.get $v1))
+                (v128.or (f32x4.ne (local.get $v2) (local.get $v2))
+                  (f32x4.ne (local.get $v3) (local.get $v3)))))
+            (then
+              ;; a NaN past tap 0: the exact rule, take(v, m) = (m == m) & !(v <= m)
+              (local.set $m01 (v128.bitselect (local.get $v1) (local.get $v0)
+                (v128.andnot (f32x4.eq (local.get $v0) (local.get $v0))
+                  (f32x4.le (local.get $v1) (local.get $v0)))))
+              (local.set $m23 (v128.bitselect (local.get $v3) (local.get $v2)
+                (v128.andnot (f32x4.eq (local.get $v2) (local.get $v2))
+                  (f32x4.le (local.get $v3) (local.get $v2)))))
+              (v128.store (local.get $pm) (v128.bitselect (local.get $m23) (local.get $m01)
+                (v128.andnot (f32x4.eq (local.get $m01) (local.get $m01))
+                  (f32x4.le (local.get $m23) (local.get $m01))))))
+            (else
+              (v128.store (local.get $pm) (f32x4.pmax
+                (f32x4.pmax (local.get $v0) (local.get $v1))
+                (f32x4.pmax (local.get $v2) (local.get $v3))))))
+          (local.set $p (i32.add (local.get $p) (i32.const 32)))
+          (local.set $pm (i32.add (local.get $pm) (i32.const 16)))
+          (local.set $ow (i32.add (local.get $ow) (i32.const 4)))
+          (br_if $groups (i32.lt_u (local.get $ow) (local.get $wo))))
+        (local.set $max (i32.add (local.get $max) (i32.shl (local.get $wo) (i32.const 2))))
+        (local.set $rowb (i32.add (local.get $rowb) (i32.shl (local.get $wb) (i32.const 1))))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (br_if $rows (i32.lt_u (local.get $oh) (local.get $ho))))
+      ;; an odd h leaves one input row unread: the next image starts after it
+      (local.set $rowb (i32.add (local.get $x)
+        (i32.mul (i32.add (local.get $img) (i32.const 1)) (i32.mul (local.get $h) (local.get $wb)))))
+      (local.set $img (i32.add (local.get $img) (i32.const 1)))
       (br_if $images (i32.lt_u (local.get $img) (local.get $n))))))

@@ -146,20 +146,29 @@ function checkSimdPool(x: Float32Array, S: number, H: number, W: number, what: s
   const ts64 = { max: new Float64Array(n), route: new Int32Array(n) };
   assert(maxPoolSimdAvailable(), "WebAssembly SIMD runs in Deno: the SIMD path must be tested");
   maxPoolTable(x, table, simd);
+  // the maxima alone (no route: the kernel's max2x2), SIMD and TypeScript
+  const simdMaxOnly = new Float32Array(n).fill(NaN), tsMaxOnly = new Float32Array(n).fill(NaN);
+  maxPoolTable(x, table, { max: simdMaxOnly });
   try {
     assertEquals(useMaxPoolSimd(false), false);
     maxPoolTable(x, table, ts);
+    maxPoolTable(x, table, { max: tsMaxOnly });
   } finally {
     useMaxPoolSimd(true);
   }
   maxPoolTable(Float64Array.from(x), table, ts64);
   const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
   const b = bits(simd.max), bt = bits(ts.max), b64 = bits(Float32Array.from(ts64.max));
+  const bm = bits(simdMaxOnly), btm = bits(tsMaxOnly);
   for (let i = 0; i < n; i++) {
-    if (b[i] !== bt[i] || b[i] !== b64[i] || simd.route[i] !== ts.route[i]) {
+    if (
+      b[i] !== bt[i] || b[i] !== b64[i] || b[i] !== bm[i] || b[i] !== btm[i] ||
+      simd.route[i] !== ts.route[i]
+    ) {
       throw new Error(
         `${what} [${S},${H},${W}], output ${i}: SIMD ${simd.max[i]} at ${simd.route[i]}, ` +
-          `TypeScript ${ts.max[i]} at ${ts.route[i]}`,
+          `TypeScript ${ts.max[i]} at ${ts.route[i]}, maxima only ${simdMaxOnly[i]} (SIMD) ` +
+          `${tsMaxOnly[i]} (TypeScript)`,
       );
     }
   }
@@ -221,6 +230,10 @@ Deno.test("maxPoolTable float32 2×2/2, SIMD: every window over 8 special values
     const max = new Float32Array(S * Wo), route = new Int32Array(S * Wo);
     maxPoolTable(x, table, { max, route });
     const maxBits = new Uint32Array(max.buffer);
+    // the maxima-only kernel (pmax, and the exact rule for groups with a NaN past tap 0)
+    const alone = new Float32Array(S * Wo);
+    maxPoolTable(x, table, { max: alone });
+    assertEquals(new Uint32Array(alone.buffer), maxBits, `Wo ${Wo}: maxima only`);
     for (let k = 0; k < S * Wo; k++) {
       const c = Math.floor(k / Wo) * H * W + 2 * (k % Wo), taps = [c, c + 1, c + W, c + W + 1];
       const cells = Float32Array.from(taps, (i) => x[i]);

@@ -147,10 +147,12 @@ function convpropSetup(wl: Workload): Runner {
         route: new Int32Array(n),
       };
       const back = { out: new Float32Array(x.data.length) };
+      // forward alone keeps no routes (no backward will use them), as the peers' forward passes
+      const inference = { ...opts, route: null };
       return {
-        forward: () => void (sink = maxPoolForward(x, opts).y),
+        forward: () => void (sink = maxPoolForward(x, inference).y),
         step: () => void (sink = maxPoolBackward(dy, maxPoolForward(x, opts).cache, back)),
-        checkForward: () => ({ y: maxPoolForward(x, opts).y.data.slice() }),
+        checkForward: () => ({ y: maxPoolForward(x, inference).y.data.slice() }),
         checkStep: () => ({
           dx: maxPoolBackward(dy, maxPoolForward(x, opts).cache, back).data.slice(),
         }),
@@ -229,7 +231,8 @@ export const convprop: Impl = {
   setup: convpropSetup,
   describe: () =>
     "convprop: float32, NCHW, public API of mod.ts; GEMM on its WebAssembly SIMD kernel " +
-    `(${describeKernel(simdKernels()[0])})`,
+    `(${describeKernel(simdKernels()[0])}); the max-pool forward pass alone (W4 fwd) with ` +
+    "`route: null`, keeping no routes for a backward pass, as the peers' forward passes",
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -356,6 +356,16 @@ const CASES: BadCase[] = [
     cls: TypeError,
     parts: ["maxPoolBackward", "dy", "Float32Array", "Float64Array", "[1,2,2,2]"],
   },
+  {
+    what: "a cache from a forward pass asked for no routes (route: null)",
+    call: () =>
+      maxPoolBackward(
+        randn([1, 2, 2, 2]),
+        maxPoolForward(randn([1, 2, 4, 4]), { size: 2, route: null }).cache,
+      ),
+    cls: TypeError,
+    parts: ["maxPoolBackward", "no routes", "route: null"],
+  },
   // --- reluForward / reluBackward
   {
     what: "x.data length does not match its shape",
