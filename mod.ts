@@ -43,6 +43,7 @@ export type {
   ConvForwardResult,
   ConvGradients,
   ConvOptions,
+  ConvParamGradients,
 } from "./layers/conv.ts";
 export { Conv2D, convBackward, convForward } from "./layers/conv.ts";
 export type {
@@ -51,6 +52,7 @@ export type {
   FcForwardOptions,
   FcForwardResult,
   FcGradients,
+  FcParamGradients,
   FullyConnectedOptions,
 } from "./layers/fully_connected.ts";
 export { fcBackward, fcForward, FullyConnected } from "./layers/fully_connected.ts";

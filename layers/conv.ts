@@ -53,8 +53,13 @@ export interface ConvForwardOptions<T extends FloatArray = FloatArray> extends C
 
 /** Options of {@link convBackward}: where to write the gradients (each overwritten). */
 export interface ConvBackwardOptions<T extends FloatArray = FloatArray> {
-  /** Where to write dx (x's length and type); default a new array. */
-  dx?: T;
+  /**
+   * Where to write dx (x's length and type); default a new array. null: do not compute dx, for
+   * a layer whose input is the data (nothing upstream needs its gradient, as PyTorch skips the
+   * gradient of an input that does not require one): no w_colᵀ · dY products, no col2im; the
+   * result's dx is then null.
+   */
+  dx?: T | null;
   /** Where to write dw (w's length and type); default a new array. */
   dw?: T;
   /** Where to write db (length D); default a new array. */
@@ -81,6 +86,16 @@ export interface ConvForwardResult<T extends FloatArray = FloatArray> {
   readonly y: Tensor<T>;
   /** For {@link convBackward}. */
   readonly cache: ConvCache<T>;
+}
+
+/** The result of {@link convBackward} with `dx: null`: the parameters' gradients only. */
+export interface ConvParamGradients<T extends FloatArray = FloatArray> {
+  /** Not computed. */
+  readonly dx: null;
+  /** dL/dw [D,C,kh,kw]. */
+  readonly dw: Tensor<T>;
+  /** dL/db [D]. */
+  readonly db: Tensor<T>;
 }
 
 /** The result of {@link convBackward}: gradients of the loss with respect to x, w and b. */
@@ -203,10 +218,10 @@ function convForwardChecked<T extends FloatArray>(
 function convBackwardChecked<T extends FloatArray>(
   dy: Tensor<T>,
   cache: ConvCache<T>,
-  dx: T,
+  dx: T | null,
   dw: T,
   db: T,
-): ConvGradients<T> {
+): ConvGradients<T> | ConvParamGradients<T> {
   // dy [N,D,Ho,Wo] -> dx [N,C,H,W], dw [D,C,kh,kw], db [D]
   const { x, w, table } = cache;
   const N = x.shape[0], D = w.shape[0];
@@ -214,7 +229,7 @@ function convBackwardChecked<T extends FloatArray>(
   const w_col = { data: w.data, rows: D, cols: K };
   const dY = dy.data;
   // dx and db accumulate (col2im, Σ over samples), dw accumulates over samples: start at 0
-  dx.fill(0);
+  dx?.fill(0);
   dw.fill(0);
   db.fill(0);
   // db[d] = Σ_n Σ_p dY[n, d, p]
@@ -242,7 +257,9 @@ function convBackwardChecked<T extends FloatArray>(
     }
     const dY_mat = { data: dY, rows: N, cols: D };
     gemm(dY_mat, { data: x_cols, rows: N, cols: K }, { transA: true, out: dw });
-    if (table.identity) {
+    if (dx === null) {
+      // no input gradient asked for
+    } else if (table.identity) {
       gemm(dY_mat, w_col, { out: dx });
     } else {
       const dx_cols = gemm(dY_mat, w_col, { out: scratch(x.data, "conv.dx_col", N * K) });
@@ -256,7 +273,8 @@ function convBackwardChecked<T extends FloatArray>(
     const cols = cache.columns;
     const scratch_col = cols === undefined ? scratch(x.data, "conv.x_col", K * P) : undefined;
     const dx_col = scratch(x.data, "conv.dx_col", K * P); // [K, P]
-    const w_colT = packWeights(packedWT, w_col, true); // w_colᵀ [K, D], once for all samples
+    // w_colᵀ [K, D], once for all samples (when dx is wanted)
+    const w_colT = dx === null ? null : packWeights(packedWT, w_col, true);
     for (let n = 0; n < N; n++) {
       const dY_n = { data: dY.subarray(n * D * P, (n + 1) * D * P), rows: D, cols: P };
       // x_col [K, P]: kept by the forward pass, or gathered again
@@ -265,16 +283,15 @@ function convBackwardChecked<T extends FloatArray>(
         : im2col(x.data.subarray(n * CHW, (n + 1) * CHW), table, { out: scratch_col });
       // dW += dY_n · x_colᵀ   [D, P]·[P, K]
       gemm(dY_n, { data: x_col, rows: K, cols: P }, { transB: true, beta: 1, out: dw });
+      if (dx === null || w_colT === null) continue;
       // dx_col = w_colᵀ · dY_n   [K, D]·[D, P]; then col2im: the same table, used backwards
       gemm(w_colT, dY_n, { out: dx_col });
       col2im(dx_col, table, { out: dx.subarray(n * CHW, (n + 1) * CHW) });
     }
   }
-  return {
-    dx: { shape: [...x.shape], data: dx },
-    dw: { shape: [...w.shape], data: dw },
-    db: { shape: [D], data: db },
-  };
+  const dw_t = { shape: [...w.shape], data: dw }, db_t = { shape: [D], data: db };
+  if (dx === null) return { dx: null, dw: dw_t, db: db_t };
+  return { dx: { shape: [...x.shape], data: dx }, dw: dw_t, db: db_t };
 }
 
 /**
@@ -329,13 +346,30 @@ export function convForward<T extends FloatArray>(
 }
 
 /**
+ * convBackward with `dx: null`: the parameters' gradients only, for a layer whose input is the
+ * data (see {@link ConvBackwardOptions.dx}); dx is not computed and is null in the result.
+ *
+ * @param dy dL/dy, the shape and type of the forward output.
+ * @param cache The cache from the forward pass.
+ * @param opts `dx: null`, and optional buffers for dw and db.
+ * @returns dx null, dw and db.
+ * @throws {RangeError} If dy's shape differs from y's.
+ * @throws {TypeError} If dy's type differs from x's or the cache is not from the forward pass.
+ */
+export function convBackward<T extends FloatArray>(
+  dy: Tensor<T>,
+  cache: ConvCache<T>,
+  opts: ConvBackwardOptions<T> & { dx: null },
+): ConvParamGradients<T>;
+/**
  * The backward pass of {@link convForward}: dW = Σ_n dY_n · x_col_nᵀ, db = Σ dY,
  * dX_n = col2im(w_colᵀ · dY_n).
  *
  * @param dy dL/dy [N, D, Ho, Wo], the shape and type of the forward output.
  * @param cache The cache from {@link convForward}.
- * @param opts Optional buffers to write dx, dw, db into (checked before anything is written).
- * @returns dx, dw, db with the shapes of x, w, b.
+ * @param opts Optional buffers to write dx, dw, db into (checked before anything is written);
+ *   `dx: null` to skip dx (the input is data).
+ * @returns dx, dw, db with the shapes of x, w, b (dx null when `opts.dx` is null).
  * @throws {RangeError} If dy's shape differs from y's.
  * @throws {TypeError} If dy's type differs from x's or the cache is not a conv cache.
  *
@@ -351,13 +385,24 @@ export function convForward<T extends FloatArray>(
  * assertEquals(Array.from(dx.data), [1, 2, 1, 2, 4, 2, 1, 2, 1]); // windows covering each cell
  * assertEquals(Array.from(dw.data), [12, 16, 24, 28]); // each tap sums the cells it reads
  * assertEquals(Array.from(db.data), [4]);
+ * // the first layer of a network: its input is data, so skip dx
+ * const first = convBackward({ shape: [1, 1, 2, 2], data: new Float64Array(4).fill(1) }, cache, {
+ *   dx: null,
+ * });
+ * assertEquals(first.dx, null);
+ * assertEquals(first.dw.data, dw.data);
  * ```
  */
 export function convBackward<T extends FloatArray>(
   dy: Tensor<T>,
   cache: ConvCache<T>,
+  opts?: ConvBackwardOptions<T>,
+): ConvGradients<T>;
+export function convBackward<T extends FloatArray>(
+  dy: Tensor<T>,
+  cache: ConvCache<T>,
   opts: ConvBackwardOptions<T> = {},
-): ConvGradients<T> {
+): ConvGradients<T> | ConvParamGradients<T> {
   const fn = "convBackward";
   checkCache(fn, cache);
   checkTensor(fn, "dy", dy);
@@ -365,10 +410,12 @@ export function convBackward<T extends FloatArray>(
   checkSameType(fn, "x", cache.x, "dy", dy);
   const { x, w } = cache;
   const inputs = { dy: dy.data, x: x.data, w: w.data };
-  const dx = outputBuffer(fn, "opts.dx", opts.dx, x.data, x.data.length, inputs);
+  const dx = opts.dx === null
+    ? null
+    : outputBuffer(fn, "opts.dx", opts.dx, x.data, x.data.length, inputs);
   const dw = outputBuffer(fn, "opts.dw", opts.dw, w.data, w.data.length, inputs);
   const db = outputBuffer(fn, "opts.db", opts.db, w.data, w.shape[0], inputs);
-  if (overlaps(dx, dw) || overlaps(dx, db) || overlaps(dw, db)) {
+  if ((dx !== null && (overlaps(dx, dw) || overlaps(dx, db))) || overlaps(dw, db)) {
     throw new RangeError(`${fn}: opts.dx, opts.dw and opts.db must not share memory`);
   }
   return convBackwardChecked(dy, cache, dx, dw, db);
@@ -518,6 +565,19 @@ export class Conv2D implements Layer {
       db: this.b.grad.data,
     });
     return dx;
+  }
+
+  /**
+   * The backward pass for a first layer, whose input is the data: fills the params' `grad` as
+   * {@link Conv2D.backward} does, bit for bit, without computing dL/dx.
+   *
+   * @param dy dL/dy [N, D, Ho, Wo].
+   * @returns Nothing; dL/dw and dL/db go to the params' `grad`.
+   * @throws {Error} If called before `forward`; otherwise as {@link convBackward}.
+   */
+  backwardParams(dy: Tensor): void {
+    if (this.#cache === undefined) throw new Error("Conv2D.backwardParams: call forward first");
+    convBackward(dy, this.#cache, { dx: null, dw: this.w.grad.data, db: this.b.grad.data });
   }
 
   /**

@@ -39,8 +39,9 @@ export interface FcForwardOptions<T extends FloatArray = FloatArray> {
 
 /** Options of {@link fcBackward}: where to write the gradients (each overwritten). */
 export interface FcBackwardOptions<T extends FloatArray = FloatArray> {
-  /** Where to write dx (x's length and type). */
-  dx?: T;
+  /** Where to write dx (x's length and type). null: do not compute dx (the input is data; see
+   * {@link ConvBackwardOptions.dx}); the result's dx is then null. */
+  dx?: T | null;
   /** Where to write dw (length D·K). */
   dw?: T;
   /** Where to write db (length D). */
@@ -53,6 +54,16 @@ export interface FcForwardResult<T extends FloatArray = FloatArray> {
   readonly y: Tensor<T>;
   /** For {@link fcBackward}. */
   readonly cache: FcCache<T>;
+}
+
+/** The result of {@link fcBackward} with `dx: null`: the parameters' gradients only. */
+export interface FcParamGradients<T extends FloatArray = FloatArray> {
+  /** Not computed. */
+  readonly dx: null;
+  /** dL/dw [D, K]. */
+  readonly dw: Tensor<T>;
+  /** dL/db [D]. */
+  readonly db: Tensor<T>;
 }
 
 /** The result of {@link fcBackward}. */
@@ -134,6 +145,22 @@ export function fcForward<T extends FloatArray>(
 }
 
 /**
+ * fcBackward with `dx: null`: the parameters' gradients only, for a layer whose input is the
+ * data (see {@link FcBackwardOptions.dx}); dx is not computed and is null in the result.
+ *
+ * @param dy dL/dy, the shape and type of the forward output.
+ * @param cache The cache from the forward pass.
+ * @param opts `dx: null`, and optional buffers for dw and db.
+ * @returns dx null, dw and db.
+ * @throws {RangeError} If dy's shape differs from y's.
+ * @throws {TypeError} If dy's type differs from x's or the cache is not from the forward pass.
+ */
+export function fcBackward<T extends FloatArray>(
+  dy: Tensor<T>,
+  cache: FcCache<T>,
+  opts: FcBackwardOptions<T> & { dx: null },
+): FcParamGradients<T>;
+/**
  * The backward pass of {@link fcForward}: dx = dy · w (in x's shape), dw = dyᵀ · x, db = Σ_n dy,
  * computed by the conv backward pass.
  *
@@ -163,8 +190,13 @@ export function fcForward<T extends FloatArray>(
 export function fcBackward<T extends FloatArray>(
   dy: Tensor<T>,
   cache: FcCache<T>,
+  opts?: FcBackwardOptions<T>,
+): FcGradients<T>;
+export function fcBackward<T extends FloatArray>(
+  dy: Tensor<T>,
+  cache: FcCache<T>,
   opts: FcBackwardOptions<T> = {},
-): FcGradients<T> {
+): FcGradients<T> | FcParamGradients<T> {
   const fn = "fcBackward";
   if (typeof cache !== "object" || cache === null || cache.conv === undefined) {
     throw new TypeError(`${fn}: cache must be the cache returned by fcForward`);
@@ -173,10 +205,16 @@ export function fcBackward<T extends FloatArray>(
   const N = cache.xShape[0], D = cache.w.shape[0];
   checkShapeEquals(fn, "dy", dy, [N, D], "y");
   checkSameType(fn, "w", cache.w, "dy", dy);
-  const g = convBackward({ shape: [N, D, 1, 1], data: dy.data }, cache.conv, opts);
+  // the convolution's gradients, dw [D, K, 1, 1] and dx [N, K, 1, 1], in the fc shapes
+  const dy4 = { shape: [N, D, 1, 1], data: dy.data }, dwShape = [...cache.w.shape];
+  if (opts.dx === null) {
+    const g = convBackward(dy4, cache.conv, { ...opts, dx: null });
+    return { dx: null, dw: { shape: dwShape, data: g.dw.data }, db: g.db };
+  }
+  const g = convBackward(dy4, cache.conv, { ...opts, dx: opts.dx });
   return {
     dx: { shape: [...cache.xShape], data: g.dx.data },
-    dw: { shape: [...cache.w.shape], data: g.dw.data },
+    dw: { shape: dwShape, data: g.dw.data },
     db: g.db,
   };
 }
@@ -289,6 +327,21 @@ export class FullyConnected implements Layer {
       db: this.b.grad.data,
     });
     return dx;
+  }
+
+  /**
+   * The backward pass for a first layer, whose input is the data: fills the params' `grad` as
+   * {@link FullyConnected.backward} does, bit for bit, without computing dL/dx.
+   *
+   * @param dy dL/dy [N, D].
+   * @returns Nothing; dL/dw and dL/db go to the params' `grad`.
+   * @throws {Error} If called before `forward`; otherwise as {@link fcBackward}.
+   */
+  backwardParams(dy: Tensor): void {
+    if (this.#cache === undefined) {
+      throw new Error("FullyConnected.backwardParams: call forward first");
+    }
+    fcBackward(dy, this.#cache, { dx: null, dw: this.w.grad.data, db: this.b.grad.data });
   }
 
   /**

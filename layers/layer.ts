@@ -37,6 +37,12 @@ export interface Layer {
   forward(x: Tensor): Tensor;
   /** Takes dLoss/dy of the last forward, fills the parameter gradients, returns dLoss/dx. */
   backward(dy: Tensor): Tensor;
+  /**
+   * Optional: the backward pass of a layer whose input is the data, so that nothing upstream
+   * needs dLoss/dx: fills the parameter gradients exactly as `backward` does and skips dx.
+   * Sequential calls it for its first layer when training (see `Sequential.backwardParams`).
+   */
+  backwardParams?(dy: Tensor): void;
   /** The trainable parameters (empty for ReLU and pooling). */
   params(): Param[];
 }

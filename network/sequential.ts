@@ -139,6 +139,44 @@ export class Sequential implements Layer {
   }
 
   /**
+   * The backward pass of a training step, whose input is the data: as {@link Sequential.backward}
+   * (the same parameter gradients, bit for bit), but the first layer skips dL/dx when it can
+   * (its `backwardParams`), as PyTorch skips the gradient of an input that does not require one;
+   * layers before the first one with parameters are not run at all. For LeNet-style networks
+   * that saves the first convolution's w_colᵀ · dY and col2im.
+   *
+   * @param dy dL/d(output of the last layer).
+   * @returns Nothing; each parameter's `grad` is overwritten.
+   * @throws {Error} If called before `forward`, or as the failing layer's backward.
+   *
+   * @example The same gradients as backward
+   * ```ts
+   * import { Sequential } from "./sequential.ts";
+   * import { Conv2D } from "../layers/conv.ts";
+   * import { assertEquals } from "@std/assert";
+   * const net = new Sequential([new Conv2D({ inChannels: 1, outChannels: 2, kernelSize: 3 })]);
+   * const x = { shape: [1, 1, 4, 4], data: new Float32Array(16).map((_, i) => i) };
+   * const dy = { shape: [1, 2, 2, 2], data: new Float32Array(8).fill(1) };
+   * net.forward(x);
+   * net.backward(dy);
+   * const full = Array.from(net.params()[0].grad.data);
+   * net.backwardParams(dy);
+   * assertEquals(Array.from(net.params()[0].grad.data), full);
+   * ```
+   */
+  backwardParams(dy: Tensor): void {
+    // f: the first layer with parameters. Layers before it (Flatten, say) have no gradients to
+    // fill, and nothing needs the gradient of their input, so the pass stops at f.
+    const f = this.layers.findIndex((l) => l.params().length > 0);
+    if (f < 0) return;
+    let d = dy;
+    for (let i = this.layers.length - 1; i > f; i--) d = this.layers[i].backward(d);
+    const first = this.layers[f];
+    if (first.backwardParams !== undefined) first.backwardParams(d);
+    else first.backward(d);
+  }
+
+  /**
    * Every layer's parameters, input first, named `"<layer index>.<name>"` with PyTorch's
    * `weight` and `bias` for `w` and `b`. They share memory with the layers: an optimiser that
    * updates them updates the network.

@@ -190,7 +190,9 @@ function convpropSetup(wl: Workload): Runner {
       };
       const backward = (): void => {
         let g = ce.backward();
-        for (let i = layers.length - 1; i >= 0; i--) g = layers[i].backward(g);
+        for (let i = layers.length - 1; i > 0; i--) g = layers[i].backward(g);
+        // the input is data: conv1 fills dW and db only, as the peers skip that gradient too
+        (layers[0] as Conv2D).backwardParams(g);
       };
       return {
         forward: () => void (sink = forward()),

@@ -147,7 +147,7 @@ export function trainEpoch(
           `training diverged; try a smaller learning rate`,
       );
     }
-    net.backward(ce.backward());
+    net.backwardParams(ce.backward()); // the input is data: no dL/dx for the first layer
     optimizer.step();
     samples += B;
     lossSum += loss * B;
