@@ -91,8 +91,13 @@ const MR = 4, NR = 4;
 // - MC = 64: the packed A block (MC·KC·8 = 128 KiB) stays in a 256 KiB L2 while the B
 //   micro-panels stream past it.
 // - NC = 512: the packed B panel (KC·NC·8 = 1 MiB) is reused by every A block (L2 or L3).
-// The scalar kernel is compute-bound (~6 GFLOP/s), so these matter less here than for SIMD;
-// they keep every operand cache-resident for large problems.
+// The scalar kernel runs ~6 GFLOP/s at 512³ whatever these are (KC = 128 or 384 measured the
+// same), so they matter less here than for SIMD; they keep every operand cache-resident for
+// large problems. What limits it is instructions, not multiplies: V8 (Node 20's printed code)
+// emits about 6 instructions of index arithmetic and bounds check per typed-array load, and
+// re-checks each pack's map and reloads its data pointer every k step, so ~60% of the loop is
+// bookkeeping; the same 16 multiply-adds on values already in registers run at ~9 GFLOP/s (12
+// of them: ~13).
 const MC = 64, KC = 256, NC = 512;
 
 // Pack buffers, reused by every call and grown when a bigger block is needed (bounded by
@@ -157,8 +162,11 @@ function macroKernel(
     // ir inner: the tiles of one NR-column strip of C, top to bottom.
     for (let ir = 0; ir < mc; ir += MR) {
       const mr = Math.min(MR, mc - ir);
-      // The 4×4 tile of C, c<row><col>: 16 numbers in registers. Larger tiles (6×4, 4×8) spill
-      // (V8 uses 16 xmm registers) and measured no faster.
+      // The 4×4 tile of C, c<row><col>: 16 numbers in registers, 8 loads per 32 flops. Measured
+      // against it at 512³ (Deno 2.9, interleaved medians): tiles that fit V8's 15 usable xmm
+      // registers (3×4, 2×6, 2×4 with k unrolled by 2) and larger ones that spill (4×8, 6×4,
+      // 8×4) all land within -9% to +2%, as do float32 packs, a subarray per micro-panel and
+      // `| 0` on the indices; none was consistently faster (unrolling k lost 10-15%).
       let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
       let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
       let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
