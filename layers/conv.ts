@@ -8,6 +8,10 @@
  *                          dX_n  = col2im(w_colᵀ · dY_n)   [C, H, W]
  * where w_col is w [D,C,kh,kw] read as a [D, C·kh·kw] matrix (no copy: it is the same memory).
  *
+ * One shortcut, same numbers: a float32 forward pass with stride 1 that keeps no columns runs on
+ * kernels/conv_simd.wat, which reads x_col's entries through one offset per tap of a zero-padded
+ * copy of x_n instead of gathering them into an array first (bit-identical; see convForward).
+ *
  * @module
  */
 
@@ -15,6 +19,7 @@ import type { FloatArray, Tensor } from "../tensor.ts";
 import { col2im, im2col, type Im2colTable, im2colTable } from "../kernels/im2col.ts";
 import { gemm, type Matrix, packA, type PackedMatrix } from "../kernels/gemm.ts";
 import { scratch } from "../kernels/_scratch.ts";
+import { convSimd } from "../kernels/_conv_simd.ts";
 import {
   checkSameType,
   checkShapeEquals,
@@ -115,7 +120,7 @@ function convSetup(
   w: Tensor,
   b: Tensor,
   opts: ConvOptions,
-): Im2colTable {
+): ConvSetup {
   checkTensor(fn, "x", x, 4);
   checkTensor(fn, "w", w, 4);
   checkTensor(fn, "b", b, 1);
@@ -142,7 +147,7 @@ function convSetup(
         `${shapes}, padding [${ph},${pw}]`,
     );
   }
-  return im2colTable({
+  const table = im2colTable({
     channels: C,
     height: H,
     width: W,
@@ -150,6 +155,14 @@ function convSetup(
     stride: [sh, sw],
     padding: [ph, pw],
   });
+  return { table, stride: [sh, sw], padding: [ph, pw] };
+}
+
+/** What {@link convSetup} derives from the arguments. */
+interface ConvSetup {
+  readonly table: Im2colTable;
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
 }
 
 // The last panels packed for each weight array (w_col for the forward pass, w_colᵀ for the
@@ -174,7 +187,7 @@ function convForwardChecked<T extends FloatArray>(
   x: Tensor<T>,
   w: Tensor<T>,
   b: Tensor<T>,
-  table: Im2colTable,
+  { table, stride, padding }: ConvSetup,
   y: T,
   columns: T | undefined,
 ): ConvForwardResult<T> {
@@ -196,6 +209,31 @@ function convForwardChecked<T extends FloatArray>(
     }
     for (let n = 0; n < N; n++) y.set(b.data, n * D);
     gemm({ data: x_cols, rows: N, cols: K }, w_col, { transB: true, beta: 1, out: y });
+  } else if (
+    // the products gemm itself would run on its SIMD kernel (not its plain loop for tiny ones:
+    // m·n·k < 1000 or n < 4), so both ways give the same bits
+    columns === undefined && stride[0] === 1 && stride[1] === 1 && D * P * K >= 1000 && P >= 4 &&
+    x.data instanceof Float32Array && convSimd(
+      x.data,
+      w.data as Float32Array,
+      b.data as Float32Array,
+      {
+        n: N,
+        c: x.shape[1],
+        h: x.shape[2],
+        w: x.shape[3],
+        d: D,
+        kh: w.shape[2],
+        kw: w.shape[3],
+        ph: padding[0],
+        pw: padding[1],
+      },
+      y as Float32Array,
+    )
+  ) {
+    // Done on the WebAssembly kernel (kernels/conv_simd.wat): the same y_n = w_col · x_col + b,
+    // bit for bit, with x_col read through one offset per tap of a padded copy of x_n instead of
+    // gathered into an array (stride 1, float32, and no columns kept for the backward pass).
   } else {
     // x_col [K, P]: one scratch matrix reused for every sample, or sample n's slice of columns
     const scratch_col = columns === undefined ? scratch(x.data, "conv.x_col", K * P) : undefined;
@@ -330,7 +368,7 @@ export function convForward<T extends FloatArray>(
   b: Tensor<T>,
   opts: ConvForwardOptions<T> = {},
 ): ConvForwardResult<T> {
-  const table = convSetup("convForward", x, w, b, opts);
+  const setup = convSetup("convForward", x, w, b, opts), table = setup.table;
   const size = x.shape[0] * w.shape[0] * table.cols;
   const inputs = { x: x.data, w: w.data, b: b.data };
   const y = outputBuffer("convForward", "opts.out", opts.out, x.data, size, inputs);
@@ -342,7 +380,7 @@ export function convForward<T extends FloatArray>(
       throw new RangeError("convForward: opts.columns and opts.out must not share memory");
     }
   }
-  return convForwardChecked(x, w, b, table, y, columns);
+  return convForwardChecked(x, w, b, setup, y, columns);
 }
 
 /**

@@ -6,6 +6,8 @@
  * - kernels/gemm_simd.wat → kernels/_gemm_simd_wasm.ts (SIMD128: every runtime with SIMD)
  * - kernels/gemm_simd_fma.wat → kernels/_gemm_simd_fma_wasm.ts (relaxed SIMD's fused
  *   multiply-add, used where the runtime accepts it)
+ * - kernels/conv_simd.wat → kernels/_conv_simd_wasm.ts (stride-1 convolution without im2col's
+ *   array, relaxed SIMD)
  * - kernels/max_pool_simd.wat → kernels/_max_pool_simd_wasm.ts (2×2 max-pooling, SIMD128)
  *
  * The assembler is the npm package wabt, pinned to one version so the bytes, and so the generated
@@ -56,6 +58,14 @@ const KERNELS: readonly Kernel[] = [
     what: "The float32 GEMM micro-kernel with fused multiply-add (5×8 tile, relaxed SIMD)",
     relaxed: true,
     loader: "kernels/_gemm_simd.ts",
+  },
+  {
+    wat: "kernels/conv_simd.wat",
+    out: "kernels/_conv_simd_wasm.ts",
+    constant: "CONV_SIMD_WASM_BASE64",
+    what: "The float32 stride-1 convolution kernel, im2col read through tap offsets (relaxed SIMD)",
+    relaxed: true,
+    loader: "kernels/_conv_simd.ts",
   },
   {
     wat: "kernels/max_pool_simd.wat",

@@ -233,7 +233,9 @@ export const convprop: Impl = {
   setup: convpropSetup,
   describe: () =>
     "convprop: float32, NCHW, public API of mod.ts; GEMM on its WebAssembly SIMD kernel " +
-    `(${describeKernel(simdKernels()[0])}); the max-pool forward pass alone (W4 fwd) with ` +
+    `(${describeKernel(simdKernels()[0])}), and the convolutions' forward passes (W1–W3 fwd) on ` +
+    "its stride-1 kernel that reads im2col's entries in place (kernels/conv_simd.wat) where " +
+    "relaxed SIMD runs; the max-pool forward pass alone (W4 fwd) with " +
     "`route: null`, keeping no routes for a backward pass, as the peers' forward passes",
 };
 

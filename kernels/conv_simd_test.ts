@@ -1,0 +1,58 @@
+// The stride-1 float32 convolution on the WebAssembly kernel (kernels/conv_simd.wat, used by
+// convForward when no columns are kept) against im2col + gemm: bit-identical, since it runs the
+// same 5×8 fused multiply-add tiles in the same k order and k blocks, over geometries that
+// exercise its edges: padding, Wo not a multiple of 8 (scratch columns), D not a multiple of 5
+// (padding rows), K > 512 (two k blocks), 1×1 kernels, a growing memory.
+
+import { assert, assertEquals } from "@std/assert";
+import { convForward, type Tensor } from "../mod.ts";
+import { useConvSimd } from "./_conv_simd.ts";
+import { simdKernels } from "./_gemm_simd.ts";
+import { randInt, randomArray, rngFor } from "../tests/_random.ts";
+
+const rng = rngFor(41);
+function rand(shape: number[]): Tensor<Float32Array> {
+  return { shape, data: randomArray(rng, shape.reduce((a, b) => a * b, 1), Float32Array) };
+}
+
+/** convForward with the kernel on and off; the two y must have the same bits. */
+function check(N: number, C: number, H: number, W: number, D: number, kh: number, kw: number) {
+  const ph = randInt(rng, 0, 2), pw = randInt(rng, 0, 2);
+  if (kh > H + 2 * ph || kw > W + 2 * pw) return;
+  if (H + 2 * ph === kh && W + 2 * pw === kw) return; // one position: the batched GEMM path
+  const x = rand([N, C, H, W]), w = rand([D, C, kh, kw]), b = rand([D]);
+  const opts = { padding: [ph, pw] as [number, number] };
+  const on = convForward(x, w, b, opts).y;
+  let off: Tensor<Float32Array>;
+  try {
+    assertEquals(useConvSimd(false), false);
+    off = convForward(x, w, b, opts).y;
+  } finally {
+    useConvSimd(true);
+  }
+  const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+  assertEquals(on.shape, off.shape);
+  assertEquals(bits(on.data), bits(off.data), `[${N},${C},${H},${W}] * [${D},${C},${kh},${kw}]`);
+}
+
+Deno.test("convForward float32 stride 1: the WebAssembly kernel gives im2col + gemm's bits", () => {
+  // the kernel needs relaxed SIMD (the fused multiply-add GEMM kernel's condition too)
+  if (!simdKernels().includes("fma")) return;
+  assert(useConvSimd(true), "Deno has relaxed SIMD: the kernel must be tested");
+  check(2, 1, 28, 28, 20, 5, 5); // W1
+  check(2, 20, 12, 12, 50, 5, 5); // W2
+  check(2, 64, 32, 32, 64, 3, 3); // W3: K = 576, two k blocks
+  check(1, 70, 9, 11, 7, 3, 3); // K = 630
+  for (let trial = 0; trial < 150; trial++) {
+    const k = trial % 10 === 0 ? 1 : randInt(rng, 1, 5);
+    check(
+      randInt(rng, 1, 3),
+      randInt(rng, 1, 6),
+      randInt(rng, 1, 14),
+      randInt(rng, 1, 21),
+      randInt(rng, 1, 13),
+      k,
+      trial % 3 === 0 ? randInt(rng, 1, 5) : k,
+    );
+  }
+});
