@@ -523,6 +523,13 @@ export class Conv2D implements Layer {
   readonly b: Param;
   /** Stride and padding. */
   readonly options: ConvOptions;
+  /**
+   * Training mode (the default): forward keeps every sample's x_col for the backward pass
+   * (memory for one gather fewer per sample). Evaluation mode (`Sequential.eval()` sets it
+   * false): forward keeps none, so a float32 stride-1 layer runs on the SIMD kernel that never
+   * builds x_col; backward still works, gathering x_col again. The numbers are the same.
+   */
+  training = true;
   #cache: ConvCache | undefined;
   #y: FloatArray | undefined;
   #dx: FloatArray | undefined;
@@ -572,10 +579,12 @@ export class Conv2D implements Layer {
     const size = convOutputShape(x, this.w.value, this.options);
     let out: FloatArray | undefined, columns: FloatArray | undefined;
     if (size !== null) {
-      // y, and every sample's x_col kept for backward ([N, C·kh·kw, Ho·Wo]): both reused
+      // y, and (training) every sample's x_col kept for backward ([N, C·kh·kw, Ho·Wo]): reused
       const w = this.w.value, K = w.data.length / w.shape[0];
       out = this.#y = reuseBuffer(this.#y, x.data, size);
-      columns = this.#cols = reuseBuffer(this.#cols, x.data, (size / w.shape[0]) * K);
+      if (this.training) {
+        columns = this.#cols = reuseBuffer(this.#cols, x.data, (size / w.shape[0]) * K);
+      }
     }
     const { y, cache } = convForward(x, this.w.value, this.b.value, {
       ...this.options,

@@ -112,3 +112,19 @@ Deno.test("Sequential.backwardParams: the same gradients as backward for the shi
     assert(got.every((g) => g.every(Number.isFinite)), `${name}: every gradient written`);
   }
 });
+
+Deno.test("Conv2D in evaluation mode keeps no columns: the same y, and backward still right", () => {
+  const conv = new Conv2D({ inChannels: 3, outChannels: 10, kernelSize: 3, padding: 1 });
+  const x = rand(Float32Array, [4, 3, 12, 12]);
+  const y = Array.from(conv.forward(x).data);
+  const dy = rand(Float32Array, [4, 10, 12, 12]);
+  const dx = Array.from(conv.backward(dy).data);
+  const grads = conv.params().map((p) => Array.from(p.grad.data));
+  conv.training = false;
+  assertEquals(Array.from(conv.forward(x).data), y);
+  assertEquals(Array.from(conv.backward(dy).data), dx); // x_col gathered again
+  assertEquals(conv.params().map((p) => Array.from(p.grad.data)), grads);
+  const net = smallNet({ seed: 1 });
+  net.eval();
+  assert(net.layers.every((l) => !(l instanceof Conv2D) || !l.training), "eval() reaches Conv2D");
+});
