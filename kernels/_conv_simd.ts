@@ -9,7 +9,9 @@
  * Memory, one growing linear memory, laid out per call as
  *
  *     [ A: w_col panels, mPad·K | off: int32 [K] | x: the sample, C·H·W + 4 |
- *       xpad: C·Hp·Wp + 8 | C: mPad·Ho·wo8 ]   (floats; each region 64-byte aligned)
+ *       xpad: C·Hp·Wp + 8 | C: mPad·Ho·wo8 | y_n: D·Ho·Wo + 4, when Wo % 8 ≠ 0 ]
+ *
+ * (floats; each region 64-byte aligned).
  *
  * A and the offsets are written once per call, x, xpad and C once per sample.
  *
@@ -41,6 +43,7 @@ interface Kernel {
     c: number,
     ldc: number,
   ) => void;
+  compact: (src: number, dst: number, rows: number, wo: number, wo8: number) => void;
 }
 
 let kern: Kernel | null | undefined; // undefined: not tried yet
@@ -61,6 +64,7 @@ function load(): Kernel | null {
           i32: new Int32Array(memory.buffer),
           pad: instance.exports.pad as Kernel["pad"],
           conv: instance.exports.conv as Kernel["conv"],
+          compact: instance.exports.compact as Kernel["compact"],
         };
       }
     } catch {
@@ -147,7 +151,8 @@ export function convSimd(
   // regions (float offsets)
   const pa = 0, po = roundUp(pa + mPad * K, 16), px = roundUp(po + K, 16);
   const pxp = roundUp(px + CHW + 4, 16), pc = roundUp(pxp + C * Hp * Wp + 8, 16);
-  const end = pc + mPad * Ho * wo8;
+  // y_n compacted from C's padded rows when Wo is not a multiple of 8 (+ 4: the last row's slack)
+  const py = roundUp(pc + mPad * Ho * wo8, 16), end = py + (wo8 === Wo ? 0 : D * P + 4);
   if (k.memory.buffer.byteLength < end * 4) {
     try {
       k.memory.grow(Math.ceil((end * 4 - k.memory.buffer.byteLength) / 65536));
@@ -157,7 +162,7 @@ export function convSimd(
     k.f32 = new Float32Array(k.memory.buffer);
     k.i32 = new Int32Array(k.memory.buffer);
   }
-  const { f32, i32, pad, conv } = k;
+  const { f32, i32, pad, conv, compact } = k;
   // A: w_col's panels, k block by k block (block p0 at p0·mPad), as the GEMM packs them
   for (let p0 = 0; p0 < K; p0 += kcMax) {
     const kc = Math.min(kcMax, K - p0);
@@ -189,15 +194,10 @@ export function convSimd(
         ldc * 4,
       );
     }
-    const o = s * D * P;
-    if (wo8 === Wo) y.set(f32.subarray(pc, pc + D * P), o);
+    if (wo8 === Wo) y.set(f32.subarray(pc, pc + D * P), s * D * P);
     else {
-      for (let d = 0; d < D; d++) {
-        for (let oh = 0; oh < Ho; oh++) {
-          const src = pc + d * ldc + oh * wo8;
-          y.set(f32.subarray(src, src + Wo), o + d * P + oh * Wo);
-        }
-      }
+      compact(pc * 4, py * 4, D * Ho, Wo, wo8);
+      y.set(f32.subarray(py, py + D * P), s * D * P);
     }
   }
   return true;

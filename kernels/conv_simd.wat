@@ -22,7 +22,7 @@
 ;;   x   the sample [C, H, W], copied in by the driver; `pad` writes it into
 ;;   xp  xpad [C, Hp, Wp] (+ slack: a panel's loads run up to 7 floats past a row)
 ;;   C   [mc, ho, wo8]: wo8 = Wo rounded up to 8, so no micro-panel crosses an output row; the
-;;       columns past Wo are scratch the driver never copies out
+;;       columns past Wo are scratch, dropped by `compact` before the driver copies y out
 (module
   (memory (export "memory") 1)
 
@@ -151,4 +151,27 @@
         (local.set $ow (i32.add (local.get $ow) (i32.const 8)))
         (br_if $cols (i32.lt_u (local.get $ow) (local.get $wo8))))
       (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
-      (br_if $rows (i32.lt_u (local.get $oh) (local.get $ho))))))
+      (br_if $rows (i32.lt_u (local.get $oh) (local.get $ho)))))
+
+  ;; compact: the rows of C [rows, wo8] (padded to 8 columns) into [rows, wo], contiguous, so
+  ;; the driver copies y out with one TypedArray.set instead of one per output row. 4 floats at
+  ;; a time: a row's last store may run up to 3 floats into the next row's place, which that row
+  ;; then overwrites (the last row's land in slack the driver leaves).
+  (func (export "compact") (param $src i32) (param $dst i32) (param $rows i32) (param $wo i32)
+    (param $wo8 i32)
+    (local $r i32) (local $p i32) (local $q i32) (local $end i32)
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $p (i32.add (local.get $src)
+          (i32.shl (i32.mul (local.get $r) (local.get $wo8)) (i32.const 2))))
+        (local.set $q (i32.add (local.get $dst)
+          (i32.shl (i32.mul (local.get $r) (local.get $wo)) (i32.const 2))))
+        (local.set $end (i32.add (local.get $p) (i32.shl (local.get $wo) (i32.const 2))))
+        (loop $cells
+          (v128.store (local.get $q) (v128.load (local.get $p)))
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (local.set $q (i32.add (local.get $q) (i32.const 16)))
+          (br_if $cells (i32.lt_u (local.get $p) (local.get $end))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $each)))))

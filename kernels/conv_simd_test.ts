@@ -1,7 +1,8 @@
 // The stride-1 float32 convolution on the WebAssembly kernel (kernels/conv_simd.wat, used by
 // convForward when no columns are kept) against im2col + gemm: bit-identical, since it runs the
 // same 5×8 fused multiply-add tiles in the same k order and k blocks, over geometries that
-// exercise its edges: padding, Wo not a multiple of 8 (scratch columns), D not a multiple of 5
+// exercise its edges: padding, Wo not a multiple of 8 (scratch columns, compacted), D not a
+// multiple of 5
 // (padding rows), K > 512 (two k blocks), 1×1 kernels, a growing memory.
 
 import { assert, assertEquals } from "@std/assert";
@@ -16,8 +17,17 @@ function rand(shape: number[]): Tensor<Float32Array> {
 }
 
 /** convForward with the kernel on and off; the two y must have the same bits. */
-function check(N: number, C: number, H: number, W: number, D: number, kh: number, kw: number) {
-  const ph = randInt(rng, 0, 2), pw = randInt(rng, 0, 2);
+function check(
+  N: number,
+  C: number,
+  H: number,
+  W: number,
+  D: number,
+  kh: number,
+  kw: number,
+  pad?: [number, number],
+) {
+  const [ph, pw] = pad ?? [randInt(rng, 0, 2), randInt(rng, 0, 2)];
   if (kh > H + 2 * ph || kw > W + 2 * pw) return;
   if (H + 2 * ph === kh && W + 2 * pw === kw) return; // one position: the batched GEMM path
   const x = rand([N, C, H, W]), w = rand([D, C, kh, kw]), b = rand([D]);
@@ -43,6 +53,8 @@ Deno.test("convForward float32 stride 1: the WebAssembly kernel gives im2col + g
   check(2, 20, 12, 12, 50, 5, 5); // W2
   check(2, 64, 32, 32, 64, 3, 3); // W3: K = 576, two k blocks
   check(1, 70, 9, 11, 7, 3, 3); // K = 630
+  check(3, 1, 28, 28, 24, 5, 5, [2, 2]); // Wo = 28: rows padded to 32 and compacted
+  check(2, 4, 9, 9, 6, 3, 3, [0, 0]); // Wo = 7, one panel per row
   for (let trial = 0; trial < 150; trial++) {
     const k = trial % 10 === 0 ? 1 : randInt(rng, 1, 5);
     check(

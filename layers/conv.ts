@@ -213,6 +213,8 @@ function convForwardChecked<T extends FloatArray>(
     // the products gemm itself would run on its SIMD kernel (not its plain loop for tiny ones:
     // m·n·k < 1000 or n < 4), so both ways give the same bits
     columns === undefined && stride[0] === 1 && stride[1] === 1 && D * P * K >= 1000 && P >= 4 &&
+    // and output rows that fill the kernel's 8-column panels well (Wo = 10 would waste 6 of 16)
+    Math.ceil(table.outWidth / 8) * 8 <= 1.25 * table.outWidth &&
     x.data instanceof Float32Array && convSimd(
       x.data,
       w.data as Float32Array,
