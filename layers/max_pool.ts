@@ -231,6 +231,14 @@ export class MaxPool2D implements Layer {
   readonly kind: string = "MaxPool2D";
   /** Window size and stride. */
   readonly options: MaxPoolOptions;
+  /**
+   * Training mode (the default): forward keeps each window's winner for the backward pass.
+   * Evaluation mode (`Sequential.eval()` sets it false): forward computes y alone (about a third
+   * faster for float32 2×2 windows); a backward pass after it still works, finding the winners
+   * again from the input.
+   */
+  training = true;
+  #x: Tensor | undefined; // the input of an evaluation-mode forward, for a later backward
   #cache: MaxPoolCache | undefined;
   #y: FloatArray | undefined;
   #route: Int32Array | undefined;
@@ -262,8 +270,13 @@ export class MaxPool2D implements Layer {
       out = this.#y = reuseBuffer(this.#y, x.data, n);
       route = this.#route = this.#route?.length === n ? this.#route : new Int32Array(n);
     }
-    const { y, cache } = maxPoolForward(x, { ...this.options, out, route });
+    const { y, cache } = maxPoolForward(x, {
+      ...this.options,
+      out,
+      route: this.training ? route : null,
+    });
     this.#cache = cache;
+    this.#x = this.training ? undefined : x;
     return y;
   }
 
@@ -276,6 +289,12 @@ export class MaxPool2D implements Layer {
    */
   backward(dy: Tensor): Tensor {
     if (this.#cache === undefined) throw new Error("MaxPool2D.backward: call forward first");
+    if (this.#x !== undefined) {
+      // the forward pass ran in evaluation mode and kept no winners: find them now, into the
+      // layer's route buffer (y is recomputed into a new array, leaving the returned one alone)
+      this.#cache = maxPoolForward(this.#x, { ...this.options, route: this.#route }).cache;
+      this.#x = undefined;
+    }
     const like = this.#cache.like, n = this.#cache.xShape.reduce((a, b) => a * b, 1);
     this.#dx = reuseBuffer(this.#dx, like, n);
     return maxPoolBackward(dy, this.#cache, { out: this.#dx });

@@ -183,10 +183,23 @@ function convpropSetup(wl: Workload): Runner {
       const params = layers.flatMap((l) => l.params());
       params.forEach((p, i) => p.value.data.set(a[LENET_PARAMS[i]].data));
       const x = t(a.x), labels = wl.labels!, ce = new SoftmaxCrossEntropy(), lr = s.lr;
+      // Training mode keeps what backward needs (conv columns, pooling routes); the forward pass
+      // alone runs in evaluation mode, keeping nothing, as the peers' forward passes do.
+      const setTraining = (on: boolean): void => {
+        for (const l of layers) if ("training" in l) (l as { training: boolean }).training = on;
+      };
       const forward = (): number => {
         let h: Tensor = x;
         for (const l of layers) h = l.forward(h);
         return ce.forward(h, labels);
+      };
+      const inference = (): number => {
+        setTraining(false);
+        try {
+          return forward();
+        } finally {
+          setTraining(true);
+        }
       };
       const backward = (): void => {
         let g = ce.backward();
@@ -195,7 +208,7 @@ function convpropSetup(wl: Workload): Runner {
         (layers[0] as Conv2D).backwardParams(g);
       };
       return {
-        forward: () => void (sink = forward()),
+        forward: () => void (sink = inference()),
         step: () => {
           sink = forward();
           backward();
@@ -204,7 +217,7 @@ function convpropSetup(wl: Workload): Runner {
             for (let j = 0; j < v.length; j++) v[j] -= lr * g[j];
           }
         },
-        checkForward: () => ({ loss: [forward()] }),
+        checkForward: () => ({ loss: [inference()] }),
         checkStep: () => {
           forward();
           backward();
@@ -235,7 +248,8 @@ export const convprop: Impl = {
     "convprop: float32, NCHW, public API of mod.ts; GEMM on its WebAssembly SIMD kernel " +
     `(${describeKernel(simdKernels()[0])}), and the convolutions' forward passes (W1–W3 fwd) on ` +
     "its stride-1 kernel that reads im2col's entries in place (kernels/conv_simd.wat) where " +
-    "relaxed SIMD runs; the max-pool forward pass alone (W4 fwd) with " +
+    "relaxed SIMD runs; W6 fwd with its layers in evaluation mode; the max-pool forward pass " +
+    "alone (W4 fwd) with " +
     "`route: null`, keeping no routes for a backward pass, as the peers' forward passes",
 };
 

@@ -13,6 +13,7 @@ import {
   fcForward,
   FullyConnected,
   lenet5,
+  MaxPool2D,
   smallNet,
   SoftmaxCrossEntropy,
   type Tensor,
@@ -127,4 +128,19 @@ Deno.test("Conv2D in evaluation mode keeps no columns: the same y, and backward 
   const net = smallNet({ seed: 1 });
   net.eval();
   assert(net.layers.every((l) => !(l instanceof Conv2D) || !l.training), "eval() reaches Conv2D");
+});
+
+Deno.test("MaxPool2D in evaluation mode keeps no routes: the same y, and backward still right", () => {
+  const pool = new MaxPool2D({ size: 2 });
+  const x = rand(Float32Array, [2, 3, 8, 8]);
+  const y = Array.from(pool.forward(x).data);
+  const dy = rand(Float32Array, [2, 3, 4, 4]);
+  const dx = Array.from(pool.backward(dy).data);
+  pool.training = false;
+  assertEquals(Array.from(pool.forward(x).data), y);
+  assertEquals(Array.from(pool.backward(dy).data), dx); // winners found again
+  assertEquals(Array.from(pool.backward(dy).data), dx); // and kept for a second backward
+  pool.training = true;
+  assertEquals(Array.from(pool.forward(x).data), y);
+  assertEquals(Array.from(pool.backward(dy).data), dx);
 });
