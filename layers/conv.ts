@@ -182,15 +182,44 @@ function packWeights<T extends FloatArray>(
   return packed;
 }
 
-/** Forward pass once the arguments are checked (see {@link convSetup}). */
-function convForwardChecked<T extends FloatArray>(
+/**
+ * y = w_col · im2col(x) + b for every sample on kernels/conv_simd.wat, which reads x_col's
+ * entries through one offset per kernel tap of a zero-padded copy of x_n instead of gathering
+ * them into an array; bit-identical to the im2col + gemm loop below. Only where that holds and
+ * pays: float32, stride 1, products large enough that gemm itself would run them on its SIMD
+ * kernel (m·n·k ≥ 1000, n ≥ 4; below that gemm uses its plain loop, with other roundings), and
+ * output rows that fill the kernel's 8-column panels well (Wo = 10 would waste 6 of 16).
+ * Returns false, having written nothing, where it does not apply or cannot run.
+ */
+function convForwardSimd<T extends FloatArray>(
   x: Tensor<T>,
   w: Tensor<T>,
   b: Tensor<T>,
   { table, stride, padding }: ConvSetup,
   y: T,
+): boolean {
+  const D = w.shape[0], K = table.rows, P = table.cols, Wo = table.outWidth;
+  if (!(x.data instanceof Float32Array) || stride[0] !== 1 || stride[1] !== 1) return false;
+  if (D * P * K < 1000 || P < 4 || Math.ceil(Wo / 8) * 8 > 1.25 * Wo) return false;
+  const [N, C, H, W] = x.shape;
+  const geometry = { n: N, c: C, h: H, w: W, d: D, kh: w.shape[2], kw: w.shape[3] };
+  return convSimd(x.data, w.data as Float32Array, b.data as Float32Array, {
+    ...geometry,
+    ph: padding[0],
+    pw: padding[1],
+  }, y as Float32Array);
+}
+
+/** Forward pass once the arguments are checked (see {@link convSetup}). */
+function convForwardChecked<T extends FloatArray>(
+  x: Tensor<T>,
+  w: Tensor<T>,
+  b: Tensor<T>,
+  setup: ConvSetup,
+  y: T,
   columns: T | undefined,
 ): ConvForwardResult<T> {
+  const table = setup.table;
   // x [N,C,H,W], w [D,C,kh,kw], b [D] -> y [N,D,Ho,Wo]
   const N = x.shape[0], D = w.shape[0];
   const K = table.rows, P = table.cols, CHW = table.inputSize;
@@ -209,33 +238,8 @@ function convForwardChecked<T extends FloatArray>(
     }
     for (let n = 0; n < N; n++) y.set(b.data, n * D);
     gemm({ data: x_cols, rows: N, cols: K }, w_col, { transB: true, beta: 1, out: y });
-  } else if (
-    // the products gemm itself would run on its SIMD kernel (not its plain loop for tiny ones:
-    // m·n·k < 1000 or n < 4), so both ways give the same bits
-    columns === undefined && stride[0] === 1 && stride[1] === 1 && D * P * K >= 1000 && P >= 4 &&
-    // and output rows that fill the kernel's 8-column panels well (Wo = 10 would waste 6 of 16)
-    Math.ceil(table.outWidth / 8) * 8 <= 1.25 * table.outWidth &&
-    x.data instanceof Float32Array && convSimd(
-      x.data,
-      w.data as Float32Array,
-      b.data as Float32Array,
-      {
-        n: N,
-        c: x.shape[1],
-        h: x.shape[2],
-        w: x.shape[3],
-        d: D,
-        kh: w.shape[2],
-        kw: w.shape[3],
-        ph: padding[0],
-        pw: padding[1],
-      },
-      y as Float32Array,
-    )
-  ) {
-    // Done on the WebAssembly kernel (kernels/conv_simd.wat): the same y_n = w_col · x_col + b,
-    // bit for bit, with x_col read through one offset per tap of a padded copy of x_n instead of
-    // gathered into an array (stride 1, float32, and no columns kept for the backward pass).
+  } else if (columns === undefined && convForwardSimd(x, w, b, setup, y)) {
+    // done on the WebAssembly kernel that never builds x_col (see convForwardSimd)
   } else {
     // x_col [K, P]: one scratch matrix reused for every sample, or sample n's slice of columns
     const scratch_col = columns === undefined ? scratch(x.data, "conv.x_col", K * P) : undefined;
