@@ -20,6 +20,7 @@
 
 import { CONV_SIMD_WASM_BASE64 } from "./_conv_simd_wasm.ts";
 import { blockSize, packPanels } from "./_gemm_pack.ts";
+import { growTo, instantiate, roundUp } from "./_wasm.ts";
 
 /** Tile of the kernel: 5 rows of w_col, 8 output positions. */
 const MR = 5, NR = 8;
@@ -51,25 +52,16 @@ let enabled = true;
 
 function load(): Kernel | null {
   if (kern === undefined) {
-    kern = null;
-    try {
-      const bytes = Uint8Array.from(atob(CONV_SIMD_WASM_BASE64), (ch) => ch.charCodeAt(0));
-      // Validating is the feature test: a runtime without relaxed SIMD rejects the module.
-      if (typeof WebAssembly === "object" && WebAssembly.validate(bytes)) {
-        const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-        const memory = instance.exports.memory as WebAssembly.Memory;
-        kern = {
-          memory,
-          f32: new Float32Array(memory.buffer),
-          i32: new Int32Array(memory.buffer),
-          pad: instance.exports.pad as Kernel["pad"],
-          conv: instance.exports.conv as Kernel["conv"],
-          compact: instance.exports.compact as Kernel["compact"],
-        };
-      }
-    } catch {
-      kern = null; // e.g. a content security policy that forbids WebAssembly
-    }
+    // validating the module is the feature test: a runtime without relaxed SIMD rejects it
+    const m = instantiate(CONV_SIMD_WASM_BASE64);
+    kern = m === null ? null : {
+      memory: m.memory,
+      f32: new Float32Array(m.memory.buffer),
+      i32: new Int32Array(m.memory.buffer),
+      pad: m.exports.pad as Kernel["pad"],
+      conv: m.exports.conv as Kernel["conv"],
+      compact: m.exports.compact as Kernel["compact"],
+    };
   }
   return enabled ? kern : null;
 }
@@ -93,23 +85,25 @@ export function useConvSimd(on: boolean): boolean {
   return load() !== null;
 }
 
-function roundUp(x: number, r: number): number {
-  return Math.ceil(x / r) * r;
-}
-
 /** The geometry of a stride-1 convolution, as layers/conv.ts has validated it. */
 export interface ConvSimdGeometry {
-  /** Batch N, channels C, height H, width W of x. */
+  /** Batch N of x [N, C, H, W]. */
   readonly n: number;
+  /** Channels C. */
   readonly c: number;
+  /** Height H. */
   readonly h: number;
+  /** Width W. */
   readonly w: number;
-  /** Filters D and kernel size kh, kw. */
+  /** Filters D of w [D, C, kh, kw]. */
   readonly d: number;
+  /** Kernel height kh. */
   readonly kh: number;
+  /** Kernel width kw. */
   readonly kw: number;
-  /** Zero padding on each side. */
+  /** Zero padding on the top and bottom. */
   readonly ph: number;
+  /** Zero padding on the left and right. */
   readonly pw: number;
 }
 
@@ -153,12 +147,8 @@ export function convSimd(
   const pxp = roundUp(px + CHW + 4, 16), pc = roundUp(pxp + C * Hp * Wp + 8, 16);
   // y_n compacted from C's padded rows when Wo is not a multiple of 8 (+ 4: the last row's slack)
   const py = roundUp(pc + mPad * Ho * wo8, 16), end = py + (wo8 === Wo ? 0 : D * P + 4);
-  if (k.memory.buffer.byteLength < end * 4) {
-    try {
-      k.memory.grow(Math.ceil((end * 4 - k.memory.buffer.byteLength) / 65536));
-    } catch {
-      return false; // out of memory: the caller computes it another way
-    }
+  if (!growTo(k.memory, end * 4)) return false; // out of memory: the caller uses im2col + gemm
+  if (k.f32.buffer !== k.memory.buffer) {
     k.f32 = new Float32Array(k.memory.buffer);
     k.i32 = new Int32Array(k.memory.buffer);
   }

@@ -30,6 +30,7 @@
 import { blockSize, packPanels } from "./_gemm_pack.ts";
 import { GEMM_SIMD_WASM_BASE64 } from "./_gemm_simd_wasm.ts";
 import { GEMM_SIMD_FMA_WASM_BASE64 } from "./_gemm_simd_fma_wasm.ts";
+import { growTo, instantiate, roundUp } from "./_wasm.ts";
 
 /** Tile width of both micro-kernels: 8 columns (2 f32x4 vectors). Their heights differ (mr). */
 const NR = 8;
@@ -103,40 +104,26 @@ const loaded = new Map<SimdKernelName, Kernel | null>();
 /** The kernel gemm uses: the first module of MODULES this runtime runs, or a forced one. */
 let current: Kernel | null | undefined; // undefined: not chosen yet
 
-function instantiate(name: SimdKernelName): Kernel | null {
+function load(name: SimdKernelName): Kernel | null {
   if (loaded.has(name)) return loaded.get(name)!;
   const spec = MODULES.find((m) => m.name === name)!;
-  let kern: Kernel | null = null;
-  try {
-    if (typeof WebAssembly === "object") {
-      const bytes = Uint8Array.from(atob(spec.base64), (ch) => ch.charCodeAt(0));
-      // Feature detection: validating the module itself tells whether this runtime accepts
-      // every instruction it uses (one without SIMD128, or without relaxed SIMD for the FMA
-      // module, rejects it). Synchronous compile: each module is under 1 KiB, below the 4 KiB
-      // that browsers allow on the main thread.
-      if (WebAssembly.validate(bytes)) {
-        const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-        const memory = instance.exports.memory as WebAssembly.Memory;
-        kern = {
-          name,
-          mr: spec.mr,
-          mc: spec.mc,
-          memory,
-          f32: new Float32Array(memory.buffer),
-          residentA: null,
-          block: instance.exports.block as Kernel["block"],
-        };
-      }
-    }
-  } catch {
-    kern = null; // e.g. a content security policy that forbids WebAssembly: use TypeScript
-  }
+  // validating the module is the feature test: Node 20 rejects the FMA module's relaxed SIMD
+  const m = instantiate(spec.base64);
+  const kern: Kernel | null = m === null ? null : {
+    name,
+    mr: spec.mr,
+    mc: spec.mc,
+    memory: m.memory,
+    f32: new Float32Array(m.memory.buffer),
+    residentA: null,
+    block: m.exports.block as Kernel["block"],
+  };
   loaded.set(name, kern);
   return kern;
 }
 
 function loadKernel(): Kernel | null {
-  if (current === undefined) current = instantiate("fma") ?? instantiate("plain");
+  if (current === undefined) current = load("fma") ?? load("plain");
   return current;
 }
 
@@ -155,7 +142,7 @@ function loadKernel(): Kernel | null {
  * ```
  */
 export function simdKernels(): SimdKernelName[] {
-  return MODULES.map((m) => m.name).filter((n) => instantiate(n) !== null);
+  return MODULES.map((m) => m.name).filter((n) => load(n) !== null);
 }
 
 /**
@@ -178,7 +165,7 @@ export function useSimdKernel(name: SimdKernelName | null): SimdKernelName | nul
   if (name === null) {
     current = undefined;
   } else {
-    const kern = instantiate(name);
+    const kern = load(name);
     if (kern === null) throw new Error(`gemm: the "${name}" SIMD kernel cannot run here`);
     current = kern;
   }
@@ -199,10 +186,6 @@ export function useSimdKernel(name: SimdKernelName | null): SimdKernelName | nul
  */
 export function simdAvailable(): boolean {
   return loadKernel() !== null;
-}
-
-function roundUp(x: number, r: number): number {
-  return Math.ceil(x / r) * r;
 }
 
 /**
@@ -300,10 +283,10 @@ export function gemmSimd(
   const pa = 0, pb = roundUp(pa + (wholeA ? mPad * k : mcMax * kcMax), 16);
   const pc = roundUp(pb + kcMax * (rowMajorB ? ldb : ncMax) + NR, 16);
   const end = pc + mcMax * ncMax;
-  if (kern.memory.buffer.byteLength < end * 4) {
-    kern.memory.grow(Math.ceil((end * 4 - kern.memory.buffer.byteLength) / 65536));
-    kern.f32 = new Float32Array(kern.memory.buffer);
+  if (!growTo(kern.memory, end * 4)) {
+    throw new RangeError(`gemm: the WebAssembly memory cannot grow to ${end * 4} bytes`);
   }
+  if (kern.f32.buffer !== kern.memory.buffer) kern.f32 = new Float32Array(kern.memory.buffer);
   const f32 = kern.f32, block = kern.block;
   if (!wholeA) kern.residentA = null;
   else if (kern.residentA !== aPacked) {

@@ -23,6 +23,7 @@
  */
 
 import { MAX_POOL_SIMD_WASM_BASE64 } from "./_max_pool_simd_wasm.ts";
+import { growTo, instantiate, roundUp } from "./_wasm.ts";
 
 /**
  * Floats of x per block: 128 KiB (half of a 256 KiB L2; with the outputs, 192 KiB in all). W4,
@@ -55,29 +56,20 @@ interface Kernel {
 let kern: Kernel | null | undefined; // undefined: not instantiated yet; null: unavailable
 let enabled = true;
 
-function instantiate(): Kernel | null {
-  try {
-    if (typeof WebAssembly !== "object") return null;
-    const bytes = Uint8Array.from(atob(MAX_POOL_SIMD_WASM_BASE64), (ch) => ch.charCodeAt(0));
-    // Feature detection: a runtime without SIMD128 rejects the module. Synchronous compile: the
-    // module is well under the 4 KiB browsers allow on the main thread.
-    if (!WebAssembly.validate(bytes)) return null;
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-    const memory = instance.exports.memory as WebAssembly.Memory;
-    return {
-      memory,
-      f32: new Float32Array(memory.buffer),
-      i32: new Int32Array(memory.buffer),
-      pool: instance.exports.pool2x2 as Kernel["pool"],
-      maxOnly: instance.exports.max2x2 as Kernel["maxOnly"],
-    };
-  } catch {
-    return null; // e.g. a content security policy that forbids WebAssembly: use TypeScript
-  }
+function create(): Kernel | null {
+  // validating the module is the feature test: a runtime without SIMD128 rejects it
+  const m = instantiate(MAX_POOL_SIMD_WASM_BASE64);
+  return m === null ? null : {
+    memory: m.memory,
+    f32: new Float32Array(m.memory.buffer),
+    i32: new Int32Array(m.memory.buffer),
+    pool: m.exports.pool2x2 as Kernel["pool"],
+    maxOnly: m.exports.max2x2 as Kernel["maxOnly"],
+  };
 }
 
 function load(): Kernel | null {
-  if (kern === undefined) kern = instantiate();
+  if (kern === undefined) kern = create();
   return enabled ? kern : null;
 }
 
@@ -116,21 +108,13 @@ export function useMaxPoolSimd(on: boolean): boolean {
   return load() !== null;
 }
 
-function roundUp(x: number, r: number): number {
-  return Math.ceil(x / r) * r;
-}
-
 /** Grows the memory to at least `floats` floats; false if the runtime refuses. */
 function reserve(k: Kernel, floats: number): boolean {
-  const need = floats * 4 - k.memory.buffer.byteLength;
-  if (need <= 0) return true;
-  try {
-    k.memory.grow(Math.ceil(need / 65536));
-  } catch {
-    return false; // out of memory: the caller computes in TypeScript
+  if (!growTo(k.memory, floats * 4)) return false; // out of memory: the caller uses TypeScript
+  if (k.f32.buffer !== k.memory.buffer) {
+    k.f32 = new Float32Array(k.memory.buffer);
+    k.i32 = new Int32Array(k.memory.buffer);
   }
-  k.f32 = new Float32Array(k.memory.buffer);
-  k.i32 = new Int32Array(k.memory.buffer);
   return true;
 }
 

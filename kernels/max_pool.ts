@@ -169,17 +169,18 @@ export function maxPoolTable<T extends FloatArray>(
       }
     }
   }
-  // The TypeScript loops find the winner's index anyway: without opts.route they write it to a
-  // scratch array, reused from call to call.
-  const route = opts.route ?? scratchRoute(S * P);
   if (R === 4) {
     const W = pool2x2Width(table, off);
     if (
       W > 0 && x instanceof Float32Array && max instanceof Float32Array &&
       maxPool2x2Simd(x, S, HW / W, W, max, opts.route ?? null)
     ) return;
-    maxPool4(x, idx, off, S, P, HW, max, route);
-  } else maxPoolAny(x, idx, off, S, P, R, HW, max, route);
+  }
+  // The TypeScript loops find the winner's index anyway: without opts.route they write it to a
+  // scratch array, reused from call to call.
+  const route = opts.route ?? scratchRoute(S * P);
+  if (R === 4) maxPool4(x, idx, off, S, P, HW, max, route);
+  else maxPoolAny(x, idx, off, S, P, R, HW, max, route);
 }
 
 let routeScratch = new Int32Array(0);

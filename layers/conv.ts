@@ -399,6 +399,19 @@ export function convForward<T extends FloatArray>(
  * @returns dx null, dw and db.
  * @throws {RangeError} If dy's shape differs from y's.
  * @throws {TypeError} If dy's type differs from x's or the cache is not from the forward pass.
+ *
+ * @example The first layer of a network: dw and db only
+ * ```ts
+ * import { convBackward, convForward } from "./conv.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = { shape: [1, 1, 2, 2], data: new Float64Array([1, 2, 3, 4]) };
+ * const w = { shape: [1, 1, 1, 1], data: new Float64Array([2]) };
+ * const { cache } = convForward(x, w, { shape: [1], data: new Float64Array([0]) });
+ * const g = convBackward({ shape: [1, 1, 2, 2], data: new Float64Array(4).fill(1) }, cache, {
+ *   dx: null,
+ * });
+ * assertEquals([g.dx, Array.from(g.dw.data), Array.from(g.db.data)], [null, [10], [4]]);
+ * ```
  */
 export function convBackward<T extends FloatArray>(
   dy: Tensor<T>,

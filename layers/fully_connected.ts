@@ -154,6 +154,17 @@ export function fcForward<T extends FloatArray>(
  * @returns dx null, dw and db.
  * @throws {RangeError} If dy's shape differs from y's.
  * @throws {TypeError} If dy's type differs from x's or the cache is not from the forward pass.
+ *
+ * @example The first layer of a network: dw and db only
+ * ```ts
+ * import { fcBackward, fcForward } from "./fully_connected.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = { shape: [1, 2], data: new Float64Array([3, 4]) };
+ * const w = { shape: [1, 2], data: new Float64Array([1, 1]) };
+ * const { cache } = fcForward(x, w, { shape: [1], data: new Float64Array([0]) });
+ * const g = fcBackward({ shape: [1, 1], data: new Float64Array([2]) }, cache, { dx: null });
+ * assertEquals([g.dx, Array.from(g.dw.data), Array.from(g.db.data)], [null, [6, 8], [2]]);
+ * ```
  */
 export function fcBackward<T extends FloatArray>(
   dy: Tensor<T>,
