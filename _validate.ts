@@ -152,30 +152,35 @@ export function zerosLike<T extends FloatArray>(like: T, length: number): T {
 
 /** Whether two typed arrays share any memory. */
 export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
-  if (a.buffer !== b.buffer) return false;
+  if (a.buffer !== b.buffer || a.byteLength === 0 || b.byteLength === 0) return false;
   const a0 = a.byteOffset, a1 = a0 + a.byteLength, b0 = b.byteOffset, b1 = b0 + b.byteLength;
   return a0 < b1 && b0 < a1;
 }
 
+/** How a bad argument is named in an error message: its class name, or its type. */
+export function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (typeof x !== "object") return typeof x;
+  return (x as object).constructor?.name ?? "object";
+}
+
 /**
- * Returns the caller's output buffer `out` after checking it (type of `like`, `length`
- * elements, no overlap with the inputs), or a new zero array when `out` is undefined. The
- * caller decides whether to clear it.
+ * Checks a kernel's `out` array before anything is written: `like`'s type, `length` elements,
+ * no memory shared with any of `inputs` (a kernel that wrote into its own input would read its
+ * own results). Returns `out`, or a new zero array of `like`'s type when `out` is undefined.
  */
-export function outputBuffer<T extends FloatArray>(
+export function checkOut<T extends FloatArray>(
   fn: string,
   name: string,
   out: unknown,
   like: T,
   length: number,
-  inputs: Record<string, ArrayBufferView> = {},
+  inputs: Readonly<Record<string, ArrayBufferView>> = {},
 ): T {
   if (out === undefined) return zerosLike(like, length);
   if (!isFloatArray(out) || out.constructor !== like.constructor) {
     throw new TypeError(
-      `${fn}: ${name} must be a ${like.constructor.name} like the input, got ${
-        (out as object)?.constructor?.name ?? typeof out
-      }`,
+      `${fn}: ${name} must be a ${like.constructor.name} like the input, got ${describe(out)}`,
     );
   }
   if (out.length !== length) {
@@ -185,21 +190,8 @@ export function outputBuffer<T extends FloatArray>(
   }
   for (const [inName, input] of Object.entries(inputs)) {
     if (overlaps(out, input)) {
-      throw new RangeError(`${fn}: ${name} shares memory with ${inName}; pass a separate buffer`);
+      throw new RangeError(`${fn}: ${name} shares memory with ${inName}; pass a separate array`);
     }
   }
   return out as T;
-}
-
-/** `buf` when it has `like`'s type and `length` elements, otherwise a new array that does:
- * how layer classes keep their output buffers from call to call (a fresh large typed array
- * costs page faults on first touch, which dominate small layers). */
-export function reuseBuffer<T extends FloatArray>(
-  buf: FloatArray | undefined,
-  like: T,
-  length: number,
-): T {
-  return buf !== undefined && buf.constructor === like.constructor && buf.length === length
-    ? buf as T
-    : zerosLike(like, length);
 }

@@ -4,6 +4,11 @@
  * followed by one matrix multiply; its gradient with respect to the input is the same table
  * used backwards (`addAt`, numpy's `add.at`, which is col2im).
  *
+ * Two backends compute the same functions: "reference", the plain loops of layers/ and kernels/
+ * that docs/ quotes, one line per formula; and "fast" (the default), the packed, blocked and
+ * WebAssembly SIMD kernels of layers/fast/ and kernels/fast/. `setBackend` switches between
+ * them; `getBackend` says which runs.
+ *
  * @example One conv layer, forward and backward
  * ```ts
  * import { convBackward, convForward, tensor } from "./mod.ts";
@@ -24,72 +29,77 @@ export { sizeOf, tensor } from "./tensor.ts";
 export type { Rng } from "./random.ts";
 export { heNormal, mulberry32, normal } from "./random.ts";
 
+// the backend switch, and the layer functions it routes (reference or fast)
+export type { BackendName } from "./backend.ts";
+export {
+  convBackward,
+  convForward,
+  fcBackward,
+  fcForward,
+  gemm,
+  getBackend,
+  maxPoolBackward,
+  maxPoolForward,
+  reluBackward,
+  reluForward,
+  setBackend,
+} from "./backend.ts";
 export type {
-  GemmBackend,
-  GemmOptions,
-  Matrix,
-  PackedMatrix,
-  PackOptions,
-} from "./kernels/gemm.ts";
-export { gemm, gemmSimdAvailable, packA } from "./kernels/gemm.ts";
-export { addAt } from "./kernels/add_at.ts";
-
-export type { Layer, Param } from "./layers/layer.ts";
-export type {
-  Conv2DOptions,
-  ConvBackwardOptions,
+  BackwardOptions,
+  BackwardResult,
   ConvCache,
   ConvForwardOptions,
   ConvForwardResult,
-  ConvGradients,
+  ConvGeometry,
   ConvOptions,
-  ConvParamGradients,
-} from "./layers/conv.ts";
-export { Conv2D, convBackward, convForward } from "./layers/conv.ts";
-export type {
-  FcBackwardOptions,
   FcCache,
-  FcForwardOptions,
   FcForwardResult,
-  FcGradients,
-  FcParamGradients,
-  FullyConnectedOptions,
-} from "./layers/fully_connected.ts";
-export { fcBackward, fcForward, FullyConnected } from "./layers/fully_connected.ts";
-export type {
-  MaxPoolBackwardOptions,
+  ForwardOptions,
+  ForwardResult,
+  Gradients,
   MaxPoolCache,
   MaxPoolForwardOptions,
   MaxPoolForwardResult,
   MaxPoolOptions,
-} from "./layers/max_pool.ts";
-export { MaxPool2D, maxPoolBackward, maxPoolForward } from "./layers/max_pool.ts";
-export type { ReluCache, ReluForwardResult, ReluOptions } from "./layers/relu.ts";
-export { ReLU, reluBackward, reluForward } from "./layers/relu.ts";
+  ParamBackwardOptions,
+  ParamGradients,
+  PoolGeometry,
+  ReluCache,
+  ReluForwardResult,
+} from "./layers/types.ts";
+export type { Kept } from "./layers/workspace.ts";
+export { Workspace } from "./layers/workspace.ts";
 export type { SoftmaxCrossEntropyResult } from "./layers/softmax_cross_entropy.ts";
-export {
-  softmax,
-  SoftmaxCrossEntropy,
-  softmaxCrossEntropy,
-} from "./layers/softmax_cross_entropy.ts";
+export { softmax, softmaxCrossEntropy } from "./layers/softmax_cross_entropy.ts";
 
+// the kernels (one form: the same on both backends, but gemm, above)
+export type { GemmOptions, Matrix } from "./kernels/gemm.ts";
+export { addAt } from "./kernels/add_at.ts";
 export type {
   Col2imOptions,
   Im2colGeometry,
   Im2colOptions,
   Im2colTable,
 } from "./kernels/im2col.ts";
-export { col2im, im2col, im2colTable } from "./kernels/im2col.ts";
-export type { ColumnMax, MaxPoolColumnsOptions, MaxPoolTableOptions } from "./kernels/max_pool.ts";
-export { maxPoolColumns, maxPoolTable } from "./kernels/max_pool.ts";
+export { col2im, im2col, im2colTable, outputSize } from "./kernels/im2col.ts";
+export type { ColumnMax, MaxPoolColumnsOptions } from "./kernels/max_pool.ts";
+export { maxPoolColumns } from "./kernels/max_pool.ts";
 
-// training: network, optimisers, data, checkpoints
+// layer objects, networks, optimisers, data, checkpoints
+export type { Layer, Param } from "./layers/layer.ts";
+export type { Conv2DOptions } from "./layers/conv_layer.ts";
+export { Conv2D } from "./layers/conv_layer.ts";
+export type { FullyConnectedOptions } from "./layers/fully_connected_layer.ts";
+export { FullyConnected } from "./layers/fully_connected_layer.ts";
+export { MaxPool2D } from "./layers/max_pool_layer.ts";
+export { ReLU } from "./layers/relu_layer.ts";
+export { Flatten } from "./layers/flatten.ts";
+export type { DropoutOptions } from "./layers/dropout.ts";
+export { Dropout } from "./layers/dropout.ts";
+export { SoftmaxCrossEntropy } from "./network/loss.ts";
 export type { BuildOptions, LayerSpec } from "./network/models.ts";
 export { buildNetwork, LENET5, lenet5, MODELS, SMALL_NET, smallNet } from "./network/models.ts";
 export { Sequential } from "./network/sequential.ts";
-export { Flatten } from "./network/flatten.ts";
-export type { DropoutOptions } from "./network/dropout.ts";
-export { Dropout } from "./network/dropout.ts";
 export type { Optimizer } from "./optim/optimizer.ts";
 export type { SGDOptions } from "./optim/sgd.ts";
 export { SGD } from "./optim/sgd.ts";

@@ -1,12 +1,29 @@
-// Benchmarks of gemm (kernels/gemm.ts): the naive i-k-j loop (baseline) against each backend at
-// 512³ and at the shapes the layers call it with. Run: deno bench --allow-read kernels/gemm_bench.ts
+// Benchmarks of gemm: the naive i-k-j loop (baseline) against the reference triple loop
+// (kernels/gemm.ts) and each fast kernel, forced through the dispatcher (kernels/fast/), at 512³
+// and at the shapes the layers call it with. Run: deno bench --allow-read kernels/gemm_bench.ts
 //
 // GFLOP/s = 2·m·n·k / time; e.g. 512³ is 268 MFLOP, so 10 ms is 26.8 GFLOP/s. Single core; on a
 // shared machine, repeat and compare medians.
 
-import { gemm, type GemmBackend, gemmSimdAvailable } from "./gemm.ts";
-import { simdKernels, useSimdKernel } from "./_gemm_simd.ts";
+import { gemm as referenceGemm } from "./gemm.ts";
+import { gemm as fastGemm } from "./fast/gemm.ts";
+import { type ForcedKernels, forceKernels } from "./fast/dispatch.ts";
+import { simdKernel, type SimdKernelName } from "./fast/gemm_simd.ts";
 import { mulberry32 } from "../random.ts";
+
+/** The fast kernels to compare, each as the dispatcher is told to force it (null: its choice). */
+function variants(float32: boolean): [string, ForcedKernels | null][] {
+  const out: [string, ForcedKernels | null][] = [["blocked", { gemm: "blocked" }]];
+  if (float32) {
+    for (const micro of ["fma", "plain"] as SimdKernelName[]) {
+      if (simdKernel(micro) !== null) {
+        out.push([`simd, ${micro} kernel`, { gemm: "simd", simd: micro }]);
+      }
+    }
+  }
+  out.push(["dispatcher's choice", null]);
+  return out;
+}
 
 /**
  * The plain i-k-j loop every textbook starts from: the baseline each group is compared to.
@@ -90,29 +107,23 @@ for (const { group, m, n, k, transB } of SHAPES) {
         : () =>
           naiveIkj64(a as Float64Array, b as Float64Array, c as Float64Array, m, n, k, transB),
     });
-    const backends: GemmBackend[] = ["ts", "auto"];
-    if (ctor === Float32Array && gemmSimdAvailable()) backends.splice(1, 0, "simd");
-    // each SIMD micro-kernel this runtime runs: "fma" (the default where available) and "plain"
-    if (ctor === Float32Array) {
-      for (const kernel of simdKernels()) {
-        Deno.bench({
-          name: `gemm simd, ${kernel} kernel ${t}`,
-          group: g,
-          fn: () => {
-            useSimdKernel(kernel);
-            gemm(A, B, { transB, out: c, backend: "simd" });
-            useSimdKernel(null);
-          },
-        });
-      }
-    }
-    for (const backend of backends) {
+    Deno.bench({
+      name: `gemm reference (triple loop) ${t}`,
+      group: g,
+      ...(big ? { n: 5, warmup: 1 } : {}),
+      fn: () => {
+        referenceGemm(A, B, { transB, out: c });
+      },
+    });
+    for (const [name, forced] of variants(ctor === Float32Array)) {
       Deno.bench({
-        name: `gemm ${backend} ${t}`,
+        name: `gemm fast, ${name} ${t}`,
         group: g,
-        ...(big && backend === "ts" ? { n: 20, warmup: 2 } : {}),
+        ...(big && name === "blocked" ? { n: 20, warmup: 2 } : {}),
         fn: () => {
-          gemm(A, B, { transB, out: c, backend });
+          forceKernels(forced);
+          fastGemm(A, B, { transB, out: c });
+          forceKernels(null);
         },
       });
     }

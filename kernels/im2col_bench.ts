@@ -1,16 +1,14 @@
 // im2col and col2im for the convolutions of LeNet (W1: 1×28×28, 5×5; W2: 20×12×12, 5×5) and a
-// padded 3×3 (W3: 64×32×32), one sample each. Baseline: the table read one entry at a time (the
-// definition: a gather for im2col, addAt for col2im). Against it: the definition's nested loops,
-// which recompute every index, and im2col / col2im themselves, which walk the table's runs (on
-// average 24 entries long for W1, 8 for W2, 24 for W3, where the centre taps give runs of ~1000).
-//
-// The per-entry gather is im2col itself on a copy of the table: im2col trusts only the tables
-// im2colTable built with their runs, so a copy is read entry by entry, by the code stride-2 tables
-// take. (The same loop written out here measured 2–4× slower on W2 and W3 than inside im2col,
-// a quirk of the JIT that would flatter the runs.)
+// padded 3×3 (W3: 64×32×32), one sample each. Baseline: the reference im2col / col2im
+// (kernels/im2col.ts: the table read one entry at a time, after checking it). Against it: the
+// definition's nested loops, which recompute every index, and the fast backend's two walks of
+// its cached table (kernels/fast/im2col.ts): entry by entry, and run by run (on average 24
+// entries long for W1, 8 for W2, 24 for W3, where the centre taps give runs of ~1000).
 
-import { col2im, im2col, im2colTable } from "./im2col.ts";
-import { addAt } from "./add_at.ts";
+import { col2im, im2col } from "./im2col.ts";
+import { fastTable } from "./fast/tables.ts";
+import { col2imIndices, col2imRuns, im2colIndices, im2colRuns } from "./fast/im2col.ts";
+import { RUN_MEMCPY_MIN } from "./fast/dispatch.ts";
 import { randomArray, rngFor } from "../tests/_random.ts";
 
 const cases = [
@@ -46,7 +44,7 @@ function im2colLoops(
 
 const rng = rngFor(1);
 for (const c of cases) {
-  const table = im2colTable({
+  const table = fastTable({
     channels: c.C,
     height: c.H,
     width: c.W,
@@ -56,22 +54,28 @@ for (const c of cases) {
   const x = randomArray(rng, c.C * c.H * c.W, Float32Array);
   const x_col = new Float32Array(table.rows * table.cols);
   const dx = new Float32Array(x.length);
-  const entryByEntry = { ...table };
-  Deno.bench(`im2col gather ${c.name}`, { group: `im2col ${c.name}`, baseline: true }, () => {
-    im2col(x, entryByEntry, { out: x_col });
+  Deno.bench(`im2col reference ${c.name}`, { group: `im2col ${c.name}`, baseline: true }, () => {
+    im2col(x, table, { out: x_col });
   });
   Deno.bench(`im2col loops ${c.name}`, { group: `im2col ${c.name}` }, () => {
     im2colLoops(x, x_col, c.C, c.H, c.W, c.k, c.p);
   });
-  Deno.bench(`im2col runs ${c.name}`, { group: `im2col ${c.name}` }, () => {
-    im2col(x, table, { out: x_col });
+  Deno.bench(`im2col fast, indices ${c.name}`, { group: `im2col ${c.name}` }, () => {
+    im2colIndices(x, table, x_col);
   });
-  Deno.bench(`col2im addAt ${c.name}`, { group: `col2im ${c.name}`, baseline: true }, () => {
-    dx.fill(0);
-    addAt(dx, table.indices, x_col);
+  Deno.bench(`im2col fast, runs ${c.name}`, { group: `im2col ${c.name}` }, () => {
+    im2colRuns(x, table, x_col, RUN_MEMCPY_MIN);
   });
-  Deno.bench(`col2im runs ${c.name}`, { group: `col2im ${c.name}` }, () => {
+  Deno.bench(`col2im reference ${c.name}`, { group: `col2im ${c.name}`, baseline: true }, () => {
     dx.fill(0);
     col2im(x_col, table, { out: dx });
+  });
+  Deno.bench(`col2im fast, indices ${c.name}`, { group: `col2im ${c.name}` }, () => {
+    dx.fill(0);
+    col2imIndices(x_col, table, dx);
+  });
+  Deno.bench(`col2im fast, runs ${c.name}`, { group: `col2im ${c.name}` }, () => {
+    dx.fill(0);
+    col2imRuns(x_col, table, dx);
   });
 }

@@ -1,6 +1,8 @@
-// Shared by the layer benches: seeded random tensors of a given type.
+// Shared by the layer benches: seeded random tensors of a given type, and a way to time the
+// reference backend beside the fast one.
 
 import type { Tensor } from "../tensor.ts";
+import { setBackend } from "../backend.ts";
 import { randomArray, rngFor } from "../tests/_random.ts";
 
 const rng = rngFor(4);
@@ -11,4 +13,14 @@ export function rand(
   Type: Float32ArrayConstructor | Float64ArrayConstructor = Float32Array,
 ): Tensor {
   return { shape, data: randomArray(rng, shape.reduce((a, b) => a * b, 1), Type) };
+}
+
+/** Runs `f` on the reference backend, then switches back to the fast one. */
+export function onReference<R>(f: () => R): R {
+  setBackend("reference");
+  try {
+    return f();
+  } finally {
+    setBackend("fast");
+  }
 }

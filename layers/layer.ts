@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { Tensor } from "../tensor.ts";
+import type { FloatArray, Tensor } from "../tensor.ts";
+import { zerosLike } from "../_validate.ts";
 
 /** A trainable array and its gradient, which `backward` overwrites (it does not accumulate). */
 export interface Param {
@@ -24,7 +25,7 @@ export interface Param {
  * @example Any object of this form composes
  * ```ts
  * import type { Layer } from "./layer.ts";
- * import { ReLU } from "./relu.ts";
+ * import { ReLU } from "./relu_layer.ts";
  * const layer: Layer = new ReLU();
  * const y = layer.forward({ shape: [1, 2], data: new Float64Array([-1, 2]) });
  * console.assert(y.data[0] === 0 && y.data[1] === 2);
@@ -45,4 +46,28 @@ export interface Layer {
   backwardParams?(dy: Tensor): void;
   /** The trainable parameters (empty for ReLU and pooling). */
   params(): Param[];
+}
+
+/**
+ * A parameter: its values, and a gradient of zeros of the same shape and type.
+ *
+ * @param name Its name within the layer, as `"w"`.
+ * @param shape Its shape.
+ * @param value Its values (kept, not copied).
+ * @returns The parameter.
+ *
+ * @example
+ * ```ts
+ * import { param } from "./layer.ts";
+ * import { assertEquals } from "@std/assert";
+ * const b = param("b", [2], new Float32Array([1, 2]));
+ * assertEquals([b.value.shape, Array.from(b.grad.data)], [[2], [0, 0]]);
+ * ```
+ */
+export function param(name: string, shape: readonly number[], value: FloatArray): Param {
+  return {
+    name,
+    value: { shape: [...shape], data: value },
+    grad: { shape: [...shape], data: zerosLike(value, value.length) },
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * Softmax and the cross-entropy loss on top of it, fused because their joint gradient is simple:
  * for p = softmax(z) and the mean loss L = −(1/N) Σ_n log p[n, label_n],
- * dL/dz = (p − onehot(label)) / N.
+ * dL/dz = (p − onehot(label)) / N. One form for both backends: the loop is already what it
+ * computes. (The loss object a training loop holds is network/loss.ts.)
  *
  * @module
  */
@@ -122,67 +123,4 @@ export function softmaxCrossEntropy<T extends FloatArray>(
     for (let k = 0; k < K; k++) dz[o + k] = (Math.exp(z[o + k] - m) / s - (k === t ? 1 : 0)) / N;
   }
   return { loss: total / N, dlogits: { shape: [N, K], data: dz } };
-}
-
-/**
- * The loss as a layer-like object for training loops: `forward` returns the mean loss,
- * `backward` the gradient with respect to the logits of the last forward.
- *
- * @example
- * ```ts
- * import { SoftmaxCrossEntropy } from "./softmax_cross_entropy.ts";
- * import { assertAlmostEquals } from "@std/assert";
- * const ce = new SoftmaxCrossEntropy();
- * const loss = ce.forward({ shape: [1, 3], data: new Float32Array([0, 0, 0]) }, [2]);
- * assertAlmostEquals(loss, Math.log(3), 1e-6);
- * assertAlmostEquals(ce.backward().data[2], 1 / 3 - 1, 1e-6);
- * assertAlmostEquals(ce.probs().data[0], 1 / 3, 1e-6);
- * ```
- */
-export class SoftmaxCrossEntropy {
-  /** The layer kind. */
-  readonly kind: string = "SoftmaxCrossEntropy";
-  #logits: Tensor | undefined;
-  #dlogits: Tensor | undefined;
-
-  /**
-   * Runs the forward pass and keeps its cache for `backward`.
-   *
-   * @param logits [N, K].
-   * @param labels N class indices.
-   * @returns The mean loss.
-   * @throws {RangeError} As {@link softmaxCrossEntropy}.
-   */
-  forward(logits: Tensor, labels: ArrayLike<number>): number {
-    const { loss, dlogits } = softmaxCrossEntropy(logits, labels);
-    this.#logits = logits;
-    this.#dlogits = dlogits;
-    return loss;
-  }
-
-  /**
-   * Runs the backward pass of the last `forward`; parameter gradients are overwritten.
-   *
-   * @returns dL/dlogits of the last forward, [N, K].
-   * @throws {Error} If called before `forward`.
-   */
-  backward(): Tensor {
-    if (this.#dlogits === undefined) {
-      throw new Error("SoftmaxCrossEntropy.backward: call forward first");
-    }
-    return this.#dlogits;
-  }
-
-  /**
-   * The class probabilities (softmax) of the last forward.
-   *
-   * @returns softmax of the last forward's logits, [N, K].
-   * @throws {Error} If called before `forward`.
-   */
-  probs(): Tensor {
-    if (this.#logits === undefined) {
-      throw new Error("SoftmaxCrossEntropy.probs: call forward first");
-    }
-    return softmax(this.#logits);
-  }
 }

@@ -11,14 +11,14 @@
  */
 
 import type { Layer } from "../layers/layer.ts";
-import { Conv2D } from "../layers/conv.ts";
-import { FullyConnected } from "../layers/fully_connected.ts";
-import { MaxPool2D } from "../layers/max_pool.ts";
-import { ReLU } from "../layers/relu.ts";
+import { Conv2D } from "../layers/conv_layer.ts";
+import { FullyConnected } from "../layers/fully_connected_layer.ts";
+import { MaxPool2D } from "../layers/max_pool_layer.ts";
+import { ReLU } from "../layers/relu_layer.ts";
+import { Flatten } from "../layers/flatten.ts";
+import { Dropout } from "../layers/dropout.ts";
 import { mulberry32, type Rng } from "../random.ts";
 import { Sequential } from "./sequential.ts";
-import { Flatten } from "./flatten.ts";
-import { Dropout } from "./dropout.ts";
 
 /** One layer of a network, as data (JSON). */
 export type LayerSpec =
@@ -26,7 +26,8 @@ export type LayerSpec =
     type: "conv";
     inChannels: number;
     outChannels: number;
-    kernelSize: number;
+    /** The kernel's size (checkpoints of convprop 0.1 call it `kernelSize`, which is read too). */
+    size: number;
     stride?: number;
     padding?: number;
   }
@@ -60,7 +61,7 @@ export interface BuildOptions {
  * import { buildNetwork } from "./models.ts";
  * import { assertEquals } from "@std/assert";
  * const net = buildNetwork([
- *   { type: "conv", inChannels: 1, outChannels: 2, kernelSize: 3 },
+ *   { type: "conv", inChannels: 1, outChannels: 2, size: 3 },
  *   { type: "relu" },
  *   { type: "flatten" },
  *   { type: "fc", inFeatures: 2 * 2 * 2, outFeatures: 3 },
@@ -83,7 +84,7 @@ export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}
         return new Conv2D({
           inChannels: s.inChannels,
           outChannels: s.outChannels,
-          kernelSize: s.kernelSize,
+          size: s.size ?? (s as { kernelSize?: number }).kernelSize,
           stride: s.stride ?? 1,
           padding: s.padding ?? 0,
           dtype,
@@ -133,10 +134,10 @@ export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}
  * ```
  */
 export const SMALL_NET: readonly LayerSpec[] = [
-  { type: "conv", inChannels: 1, outChannels: 24, kernelSize: 5, padding: 2 },
+  { type: "conv", inChannels: 1, outChannels: 24, size: 5, padding: 2 },
   { type: "relu" },
   { type: "maxpool", size: 2 },
-  { type: "conv", inChannels: 24, outChannels: 64, kernelSize: 5 },
+  { type: "conv", inChannels: 24, outChannels: 64, size: 5 },
   { type: "relu" },
   { type: "maxpool", size: 2 },
   { type: "flatten" },
@@ -159,10 +160,10 @@ export const SMALL_NET: readonly LayerSpec[] = [
  * ```
  */
 export const LENET5: readonly LayerSpec[] = [
-  { type: "conv", inChannels: 1, outChannels: 6, kernelSize: 5, padding: 2 },
+  { type: "conv", inChannels: 1, outChannels: 6, size: 5, padding: 2 },
   { type: "relu" },
   { type: "maxpool", size: 2 },
-  { type: "conv", inChannels: 6, outChannels: 16, kernelSize: 5 },
+  { type: "conv", inChannels: 6, outChannels: 16, size: 5 },
   { type: "relu" },
   { type: "maxpool", size: 2 },
   { type: "flatten" },

@@ -6,16 +6,17 @@ import {
   assertThrows,
 } from "@std/assert";
 import { Sequential } from "./sequential.ts";
-import { Flatten } from "./flatten.ts";
-import { Dropout } from "./dropout.ts";
+import { Flatten } from "../layers/flatten.ts";
+import { Dropout } from "../layers/dropout.ts";
 import { buildNetwork, type LayerSpec, lenet5, smallNet } from "./models.ts";
-import { SoftmaxCrossEntropy } from "../layers/softmax_cross_entropy.ts";
-import type { ReLU } from "../layers/relu.ts";
+import { SoftmaxCrossEntropy } from "./loss.ts";
+import type { ReLU } from "../layers/relu_layer.ts";
+import { Conv2D } from "../layers/conv_layer.ts";
 import { mulberry32 } from "../random.ts";
 import type { Tensor } from "../tensor.ts";
 
 const SPEC: LayerSpec[] = [
-  { type: "conv", inChannels: 2, outChannels: 3, kernelSize: 3, padding: 1 },
+  { type: "conv", inChannels: 2, outChannels: 3, size: 3, padding: 1 },
   { type: "relu" },
   { type: "maxpool", size: 2 },
   { type: "flatten" },
@@ -142,9 +143,22 @@ Deno.test("errors name the problem: bad specs, empty networks, backward before f
     'spec[0] has unknown type "softmax"',
   );
   assertThrows(
-    () => buildNetwork([{ type: "conv", inChannels: 0, outChannels: 1, kernelSize: 3 }]),
+    () => buildNetwork([{ type: "conv", inChannels: 0, outChannels: 1, size: 3 }]),
     RangeError,
     "inChannels",
+  );
+  // a spec of convprop 0.1 (kernelSize) still builds the same network; a Conv2D without a size
+  // says what it needs
+  const legacy = { type: "conv", inChannels: 1, outChannels: 2, kernelSize: 3 };
+  const now = buildNetwork([{ type: "conv", inChannels: 1, outChannels: 2, size: 3 }], { seed: 4 });
+  assertEquals(
+    buildNetwork([legacy as unknown as LayerSpec], { seed: 4 }).params()[0].value,
+    now.params()[0].value,
+  );
+  assertThrows(
+    () => new Conv2D({ inChannels: 1, outChannels: 2, kernelSize: 3 } as never),
+    TypeError,
+    "Conv2D: opts.size (the kernel's size, as { size: 3 }) is required; convprop 0.1 called it kernelSize",
   );
   assertThrows(() => new Sequential([]), RangeError, "non-empty");
   assertThrows(() => new Sequential([{} as ReLU]), TypeError, "layers[0] is not a Layer");

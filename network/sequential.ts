@@ -28,9 +28,9 @@ function hasMode(layer: Layer): layer is ModeLayer {
  * @example A two-layer classifier: forward, backward, gradients, probabilities
  * ```ts
  * import { Sequential } from "./sequential.ts";
- * import { FullyConnected } from "../layers/fully_connected.ts";
- * import { ReLU } from "../layers/relu.ts";
- * import { SoftmaxCrossEntropy } from "../layers/softmax_cross_entropy.ts";
+ * import { FullyConnected } from "../layers/fully_connected_layer.ts";
+ * import { ReLU } from "../layers/relu_layer.ts";
+ * import { SoftmaxCrossEntropy } from "./loss.ts";
  * import { mulberry32 } from "../random.ts";
  * import { assertAlmostEquals, assertEquals } from "@std/assert";
  * const rng = mulberry32(1);
@@ -152,9 +152,9 @@ export class Sequential implements Layer {
    * @example The same gradients as backward
    * ```ts
    * import { Sequential } from "./sequential.ts";
-   * import { Conv2D } from "../layers/conv.ts";
+   * import { Conv2D } from "../layers/conv_layer.ts";
    * import { assertEquals } from "@std/assert";
-   * const net = new Sequential([new Conv2D({ inChannels: 1, outChannels: 2, kernelSize: 3 })]);
+   * const net = new Sequential([new Conv2D({ inChannels: 1, outChannels: 2, size: 3 })]);
    * const x = { shape: [1, 1, 4, 4], data: new Float32Array(16).map((_, i) => i) };
    * const dy = { shape: [1, 2, 2, 2], data: new Float32Array(8).fill(1) };
    * net.forward(x);

@@ -1,5 +1,10 @@
 // A forward and backward pass through a small CNN, printing every shape, then a finite-difference
 // check of a few gradients in float64. Run: deno task demo
+//
+// On the readable path, to step through it with a debugger beside docs/ (open the printed URL in
+// Chrome's chrome://inspect, or attach VS Code, and step into convForward):
+//
+//   deno run --inspect-brk scripts/demo.ts --backend reference
 
 import {
   convBackward,
@@ -12,9 +17,18 @@ import {
   normal,
   reluBackward,
   reluForward,
+  setBackend,
   softmaxCrossEntropy,
   type Tensor,
 } from "../mod.ts";
+
+const at = Deno.args.indexOf("--backend");
+const backend = at < 0 ? "fast" : Deno.args[at + 1];
+if (backend !== "reference" && backend !== "fast") {
+  console.error(`demo: --backend must be reference or fast, got ${JSON.stringify(backend)}`);
+  Deno.exit(2);
+}
+setBackend(backend);
 
 const rng = mulberry32(2026);
 function randn(shape: number[], scale = 1): Tensor<Float64Array> {
@@ -42,7 +56,7 @@ const r = reluForward(c.y);
 const p = maxPoolForward(r.y, { size: 2 });
 const f = fcForward(p.y, w2, b2);
 const ce = softmaxCrossEntropy(f.y, labels);
-console.log("forward");
+console.log(`forward (${backend} backend)`);
 console.log(`  x ${fmt(x)}  --conv w ${fmt(w1)} pad 1-->  ${fmt(c.y)}`);
 console.log(`  --relu-->  ${fmt(r.y)}  --maxpool 2x2-->  ${fmt(p.y)}`);
 console.log(

@@ -21,6 +21,7 @@ import { evaluate, trainEpoch } from "../training/loop.ts";
 import { encodeCheckpoint } from "../io/checkpoint.ts";
 import { filterGridSvg, learningCurveSvg, type LossPoint } from "../plot/svg.ts";
 import { mulberry32 } from "../random.ts";
+import { type BackendName, setBackend } from "../backend.ts";
 import { loadMnist, writeFileAtomic } from "./_mnist.ts";
 import { confusionRows, confusionTable, duration, percent, Progress } from "./_report.ts";
 
@@ -57,6 +58,8 @@ Usage: deno task train [options]
 })
   --seed N             weights and shuffling; the same seed gives the same run (default ${DEFAULTS.seed})
   --limit N            train on the first N training images only (a quick look)
+  --backend NAME       fast | reference (default fast; reference runs the readable loops that
+                       docs/ quotes, the same numbers up to float32 rounding, much slower)
   --save FILE          checkpoint path (default runs/<model>.safetensors); the SVGs go next to it
   --json               print one JSON summary line on stdout (everything else goes to stderr)
   --help               this text`;
@@ -97,6 +100,7 @@ function options(args: string[]) {
       seed: { type: "string" },
       shift: { type: "string" },
       limit: { type: "string" },
+      backend: { type: "string" },
       save: { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean" },
@@ -124,7 +128,12 @@ function options(args: string[]) {
   }
   const lr = nonNegative("lr", values.lr, DEFAULTS.lr[optimizer]);
   if (lr === 0) throw new UsageError("--lr must be above 0");
+  const backend = values.backend ?? "fast";
+  if (backend !== "fast" && backend !== "reference") {
+    throw new UsageError(`--backend must be fast or reference, got "${backend}"`);
+  }
   return {
+    backend: backend as BackendName,
     help: values.help ?? false,
     json: values.json ?? false,
     model,
@@ -155,6 +164,7 @@ async function main(args: string[]): Promise<void> {
   // Human-readable lines go to stdout, or to stderr when stdout carries the JSON summary.
   const say = opts.json ? console.error : console.log;
   const progress = new Progress();
+  setBackend(opts.backend);
 
   const mnist = await loadMnist();
   const train = opts.limit === undefined ? mnist.train : firstImages(mnist.train, opts.limit);
@@ -181,7 +191,7 @@ async function main(args: string[]): Promise<void> {
     `convprop: training "${opts.model}" (${paramCount.toLocaleString("en-US")} parameters) on ` +
       `${train.count.toLocaleString("en-US")} MNIST images, testing on ${
         test.count.toLocaleString("en-US")
-      }`,
+      }${opts.backend === "reference" ? " (reference backend)" : ""}`,
   );
   say(
     `  ${opts.epochs} epoch${opts.epochs === 1 ? "" : "s"} × ${stepsPerEpoch} steps of ` +
@@ -312,6 +322,7 @@ async function main(args: string[]): Promise<void> {
       if (opts.json) {
         console.log(JSON.stringify({
           model: opts.model,
+          backend: opts.backend,
           parameters: paramCount,
           epochs: opts.epochs,
           batchSize: opts.batchSize,

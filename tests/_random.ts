@@ -44,3 +44,32 @@ export function scaleOf(a: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
   return m;
 }
+
+/** A tensor of the given shape, uniform in [-1, 1), of the requested type. */
+export function randTensor(
+  rng: Rng,
+  shape: readonly number[],
+  Type: Float32ArrayConstructor | Float64ArrayConstructor = Float64Array,
+): { shape: number[]; data: Float32Array | Float64Array } {
+  return { shape: [...shape], data: randomArray(rng, shape.reduce((a, b) => a * b, 1), Type) };
+}
+
+/** A random im2col geometry with small sizes: C ≤ 3, H and W ≤ 9, padding ≤ 2, stride ≤ 3, any
+ * kernel that fits the padded input. */
+export interface SmallGeometry {
+  C: number;
+  H: number;
+  W: number;
+  k: [number, number];
+  s: [number, number];
+  p: [number, number];
+}
+
+/** Draws a {@link SmallGeometry}. */
+export function randomGeometry(rng: Rng): SmallGeometry {
+  const C = randInt(rng, 1, 3), H = randInt(rng, 1, 9), W = randInt(rng, 1, 9);
+  const ph = randInt(rng, 0, 2), pw = randInt(rng, 0, 2);
+  const kh = randInt(rng, 1, H + 2 * ph), kw = randInt(rng, 1, W + 2 * pw);
+  const sh = randInt(rng, 1, 3), sw = randInt(rng, 1, 3);
+  return { C, H, W, k: [kh, kw], s: [sh, sw], p: [ph, pw] };
+}

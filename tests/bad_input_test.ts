@@ -20,6 +20,7 @@ import {
   normal,
   reluBackward,
   reluForward,
+  setBackend,
   softmaxCrossEntropy,
   type Tensor,
 } from "../mod.ts";
@@ -195,7 +196,37 @@ const CASES: BadCase[] = [
     cls: TypeError,
     parts: ["convForward", "x", "[1,1,2,2]"],
   },
+  {
+    what: "opts.workspace not a Workspace",
+    call: () => convForward(x, w, b, { workspace: {} as never }),
+    cls: TypeError,
+    parts: ["convForward", "opts.workspace", "Workspace"],
+  },
+  {
+    what: "opts.training not a boolean",
+    call: () => convForward(x, w, b, { training: "no" as never }),
+    cls: TypeError,
+    parts: ["convForward", "opts.training", "string"],
+  },
+  {
+    what: "opts not an object",
+    call: () => convForward(x, w, b, 2 as never),
+    cls: TypeError,
+    parts: ["convForward", "opts", "number"],
+  },
   // --- convBackward
+  {
+    what: "opts.inputGradient not a boolean",
+    call: () => convBackward(randn([2, 5, 6, 6]), conv.cache, { inputGradient: 0 as never }),
+    cls: TypeError,
+    parts: ["convBackward", "opts.inputGradient", "number"],
+  },
+  {
+    what: "an fc cache",
+    call: () => convBackward(randn([2, 5, 6, 6]), fc.cache as never),
+    cls: TypeError,
+    parts: ["convBackward", "cache", "convForward"],
+  },
   {
     what: "dy [2,5,6,5] for y [2,5,6,6]",
     call: () => convBackward(randn([2, 5, 6, 5]), conv.cache),
@@ -357,14 +388,10 @@ const CASES: BadCase[] = [
     parts: ["maxPoolBackward", "dy", "Float32Array", "Float64Array", "[1,2,2,2]"],
   },
   {
-    what: "a cache from a forward pass asked for no routes (route: null)",
-    call: () =>
-      maxPoolBackward(
-        randn([1, 2, 2, 2]),
-        maxPoolForward(randn([1, 2, 4, 4]), { size: 2, route: null }).cache,
-      ),
+    what: "a convolution's cache",
+    call: () => maxPoolBackward(randn([1, 2, 2, 2]), conv.cache as never),
     cls: TypeError,
-    parts: ["maxPoolBackward", "no routes", "route: null"],
+    parts: ["maxPoolBackward", "cache", "maxPoolForward"],
   },
   // --- reluForward / reluBackward
   {
@@ -439,6 +466,13 @@ const CASES: BadCase[] = [
     call: () => softmaxCrossEntropy(logits, 2 as unknown as number[]),
     cls: TypeError,
     parts: ["softmaxCrossEntropy", "labels"],
+  },
+  // --- setBackend
+  {
+    what: "an unknown backend",
+    call: () => setBackend("gpu" as never),
+    cls: RangeError,
+    parts: ["setBackend", "reference", "fast", "gpu"],
   },
   // --- addAt
   {
@@ -557,7 +591,7 @@ Deno.test("half-written: fcBackward and maxPoolBackward after a bad dy equal a f
 });
 
 Deno.test("half-written: a layer's gradients survive a backward that throws", () => {
-  const layer = new Conv2D({ inChannels: 3, outChannels: 5, kernelSize: 3, dtype: "float64" });
+  const layer = new Conv2D({ inChannels: 3, outChannels: 5, size: 3, dtype: "float64" });
   const y = layer.forward(x);
   layer.backward(randn([...y.shape], Float64Array, 16));
   const dw = copy(layer.w.grad), db = copy(layer.b.grad);
@@ -607,6 +641,7 @@ Deno.test("bad input: every error names its function (no bare messages)", () => 
       "reluForward",
       "reluBackward",
       "softmaxCrossEntropy",
+      "setBackend",
       "addAt",
     ]
   ) assert(covered.has(fn), `no bad-input case for ${fn}`);

@@ -2,10 +2,21 @@
 // code is renamed or moved. The docs use one syntax for "this formula is computed here":
 //
 //   [`convBackward`](../layers/conv.ts)        a symbol defined in that file
-//   [`Conv2D.backward`](../layers/conv.ts)     a member of a class or interface in that file
+//   [`Conv2D.backward`](../layers/conv_layer.ts) a member of a class or interface in that file
 //   [`kernels/im2col.ts`](../kernels/im2col.ts) the file itself (the link text is its path)
 //
-// and plain links to other pages, anchors and figures. The checks:
+// and plain links to other pages, anchors and figures. Code quoted from the source is checked to
+// be there, verbatim:
+//
+//   [`const x_col = ...`](../layers/conv.ts)  a linked code span that is not a name: a piece of
+//                                              one line of that file, character for character
+//   ```ts ignore quote=layers/conv.ts           a fenced block: every line of it is a line of the
+//   ```                                         file (leading spaces aside), in the file's order;
+//                                              a line `// ...` stands for lines left out
+//
+// so a page cannot show code the source does not have. A prose code span that reads like a line
+// of the derivation (a call with x_col, w_col, dY, dX, dW ...) must be such a linked quote. The
+// checks:
 // - every relative link target exists (files, figures, other pages), and an #anchor into a
 //   Markdown page names one of its headings (GitHub's slug rules);
 // - a link whose text is a code span names a symbol defined in the target (a `function`,
@@ -33,6 +44,43 @@ interface Stats {
   links: number;
   symbols: number;
   paths: number;
+  /** Quoted lines found verbatim (inline quotes and the lines of quote blocks). */
+  quoted: number;
+}
+
+/** A name (`convForward`, `Conv2D.backward`, `w_col`) rather than a piece of code. */
+const NAME = /^[\w$#]+(?:\.[\w$#]+)*(?:\(\))?$/;
+
+/** A prose code span that reads like a line of the derivation: a call that names its arrays. */
+const DERIVATION_CALL = /^(?!np\.|numpy\.).*\(.*\b(?:x_col|w_col|dx_col|dY|dX|dW|dY_n|x_cols)\b/;
+
+/** The lines of a fenced code block whose info string has `quote=<file>`: [file, lines]. */
+function quoteBlocks(md: string): [string, string[]][] {
+  const out: [string, string[]][] = [];
+  const lines = md.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^\s*```\S*(?:\s+\S+)*?\s+quote=(\S+)/.exec(lines[i]);
+    if (!m) continue;
+    const body: string[] = [];
+    for (i++; i < lines.length && !/^\s*```\s*$/.test(lines[i]); i++) body.push(lines[i]);
+    out.push([m[1], body]);
+  }
+  return out;
+}
+
+/** Whether every quoted line is a line of `source` (trimmed), in order; returns the first that
+ * is not, or null. `// ...` lines stand for lines left out. */
+function missingLine(source: string, quoted: readonly string[]): string | null {
+  const lines = source.split("\n").map((l) => l.trim());
+  let at = 0;
+  for (const q of quoted) {
+    const line = q.trim();
+    if (line === "" || line === "// ..." || line === "...") continue;
+    const found = lines.indexOf(line, at);
+    if (found < 0) return q;
+    at = found + 1;
+  }
+  return null;
 }
 
 /** GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens. */
@@ -168,6 +216,13 @@ async function checkPage(
     }
     const code = /^`([^`]+)`$/.exec(label.trim());
     if (code === null || !/\.(ts|wat)$/.test(rel)) continue;
+    if (!NAME.test(code[1]) && !PATH_SPAN.test(code[1])) {
+      // a quote: a piece of one line of the file, verbatim
+      if (!(await readText(url)).includes(code[1])) {
+        fail(`[\`${code[1]}\`](${target}): ${rel} has no such code`);
+      } else stats.quoted++;
+      continue;
+    }
     const name = code[1].replace(/\(\)$/, "");
     if (PATH_SPAN.test(name)) {
       if (!rel.endsWith(name.replace(/^\.\.\//, ""))) {
@@ -182,8 +237,23 @@ async function checkPage(
     }
   }
 
-  for (const m of text.matchAll(/(?<!\[)`([^`\n]+)`/g)) {
+  for (const [file, body] of quoteBlocks(md)) {
+    const url = new URL(file, ROOT);
+    if (!(await exists(url))) {
+      fail(`quote=${file}: no such file`);
+      continue;
+    }
+    const missing = missingLine(await readText(url), body);
+    if (missing !== null) {
+      fail(`quote=${file}: ${file} has no line ${JSON.stringify(missing.trim())}`);
+    } else stats.quoted += body.filter((l) => l.trim() !== "" && l.trim() !== "// ...").length;
+  }
+
+  for (const m of text.matchAll(/(?<!\[)`([^`\n]+)`(?!\]\()/g)) {
     const span = m[1];
+    if (DERIVATION_CALL.test(span)) {
+      fail(`\`${span}\` reads like code of the source: quote it as [\`…\`](file) so it is checked`);
+    }
     if (!PATH_SPAN.test(span) || GENERATED.test(span)) continue;
     // a bare file name is a repository path only for code at the root (`mod.ts`); other bare
     // names (`training_curve.svg`) are names, not paths
@@ -195,7 +265,7 @@ async function checkPage(
 }
 
 Deno.test("docs: every link, code reference and path in docs/*.md resolves", async () => {
-  const stats: Stats = { pages: 0, links: 0, symbols: 0, paths: 0 };
+  const stats: Stats = { pages: 0, links: 0, symbols: 0, paths: 0, quoted: 0 };
   const problems: Problem[] = [];
   const pages: string[] = [];
   for await (const e of Deno.readDir(DOCS)) {
@@ -210,31 +280,47 @@ Deno.test("docs: every link, code reference and path in docs/*.md resolves", asy
   assertEquals(problems.length, 0, `${problems.length} broken reference(s):\n${report}`);
   console.log(
     `docs refs: ${stats.pages} pages, ${stats.links} links (${stats.symbols} code symbols), ` +
-      `${stats.paths} repository paths: all resolve`,
+      `${stats.paths} repository paths, ${stats.quoted} quoted lines: all resolve`,
   );
   // the docs are built on these references; far fewer would mean the parser stopped seeing them
   assert(stats.pages >= 9, `expected at least 9 pages in docs/, found ${stats.pages}`);
   assert(stats.symbols >= 40, `expected at least 40 code references, found ${stats.symbols}`);
+  assert(stats.quoted >= 20, `expected at least 20 quoted lines of source, found ${stats.quoted}`);
 });
 
 Deno.test("docs refs checker: rejects each kind of broken reference", async () => {
   const page = new URL("docs/_probe.md", ROOT);
   const cases: [string, RegExp][] = [
     ["[`convBackward`](../layers/conv.ts)", /^$/],
-    ["[`Conv2D.backward`](../layers/conv.ts)", /^$/],
+    ["[`Conv2D.backward`](../layers/conv_layer.ts)", /^$/],
     ["[`kernels/im2col.ts`](../kernels/im2col.ts)", /^$/],
     ["[`convBackwards`](../layers/conv.ts)", /does not define convBackwards/],
-    ["[`Conv2D.backwards`](../layers/conv.ts)", /does not define Conv2D.backwards/],
+    ["[`Conv2D.backwards`](../layers/conv_layer.ts)", /does not define Conv2D.backwards/],
     ["[`im2col`](../kernels/im2col_gone.ts)", /does not exist/],
-    ["[`scratch`](../kernels/_scratch.ts)", /private file/],
+    ["[`gemmArgs`](../kernels/_gemm_args.ts)", /private file/],
     ["[`kernels/add_at.ts`](../kernels/im2col.ts)", /text and target differ/],
     ["see `kernels/no_such_file.ts`", /names a file that does not exist/],
     ["[x](#no-such-heading)\n\n# A heading", /no heading with anchor #no-such-heading/],
     ["[x](#a-heading)\n\n# A heading", /^$/],
     ["```ts\n[`notDefined`](../layers/conv.ts)\n```", /^$/], // code blocks are not prose
+    // quotes: verbatim or refused
+    ["[`const y_n = addBias(gemm(w_col, x_col), b.data);`](../layers/conv.ts)", /^$/],
+    ["[`gemm(w_col, x_col, { beta: 1, out: y_n })`](../layers/conv.ts)", /has no such code/],
+    [
+      "```ts ignore quote=layers/relu.ts\nexport function reluForward<T extends FloatArray>(\n```",
+      /^$/,
+    ],
+    ["```ts ignore quote=layers/relu.ts\ny = relu(x);\n```", /has no line "y = relu\(x\);"/],
+    [
+      "```ts ignore quote=layers/conv.ts\nconst w_col = matrix(w.data, D, K); // w_col [D, K]: w as stored, one filter per row\n// ...\nexport function convForward<T extends FloatArray>(\n```",
+      /has no line/, // out of order: convForward comes before the line above it
+    ],
+    ["```ts ignore quote=layers/nothing.ts\nx\n```", /no such file/],
+    ["in the code, `gemm(w_col, dY_n, { transA: true, out: dx_col })`", /reads like code/],
+    ["call `convBackward(dy, cache)`", /^$/], // a usage, not a quote
   ];
   for (const [md, expected] of cases) {
-    const stats: Stats = { pages: 0, links: 0, symbols: 0, paths: 0 };
+    const stats: Stats = { pages: 0, links: 0, symbols: 0, paths: 0, quoted: 0 };
     const problems = await checkPage(page, md, stats);
     const got = problems.map((p) => p.message).join("; ");
     assert(expected.test(got), `for ${JSON.stringify(md)}: expected ${expected}, got "${got}"`);

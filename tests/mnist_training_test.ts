@@ -14,7 +14,7 @@ Deno.test("a tiny network overfits 16 MNIST digits to 100% within 30 steps", asy
   const set = firstImages(await mnist("train"), 16);
   const norm = pixelStats(set);
   const net = buildNetwork([
-    { type: "conv", inChannels: 1, outChannels: 4, kernelSize: 5, stride: 2 },
+    { type: "conv", inChannels: 1, outChannels: 4, size: 5, stride: 2 },
     { type: "relu" },
     { type: "flatten" },
     { type: "fc", inFeatures: 4 * 12 * 12, outFeatures: 10 },

@@ -1,5 +1,6 @@
-// The backward pass of a first layer, whose input is data: `dx: null` in convBackward and
-// fcBackward, Conv2D/FullyConnected.backwardParams and Sequential.backwardParams must fill
+// The backward pass of a first layer, whose input is data: `inputGradient: false` in
+// convBackward and fcBackward, Conv2D/FullyConnected.backwardParams and
+// Sequential.backwardParams must fill
 // exactly the parameter gradients the full backward pass fills (bit for bit: the same products
 // in the same order), and only skip dL/dx.
 
@@ -27,7 +28,7 @@ function rand(ctor: Ctor, shape: number[]): Tensor {
   return { shape, data: randomArray(rng, shape.reduce((a, b) => a * b, 1), ctor) };
 }
 
-Deno.test("convBackward dx: null gives the full pass's dw and db, bit for bit", () => {
+Deno.test("convBackward inputGradient: false gives the full pass's dw and db, bit for bit", () => {
   for (const ctor of [Float32Array, Float64Array]) {
     for (let trial = 0; trial < 40; trial++) {
       // the per-sample path (P > 1) and the batched one (a kernel covering the padded input)
@@ -40,7 +41,7 @@ Deno.test("convBackward dx: null gives the full pass's dw and db, bit for bit", 
       const { y, cache } = convForward(x, w, b, { padding: p });
       const dy = rand(ctor, [...y.shape]);
       const full = convBackward(dy, cache);
-      const params = convBackward(dy, cache, { dx: null });
+      const params = convBackward(dy, cache, { inputGradient: false });
       assertEquals(params.dx, null);
       assertEquals(params.dw.data, full.dw.data, `trial ${trial}`);
       assertEquals(params.db.data, full.db.data);
@@ -49,12 +50,12 @@ Deno.test("convBackward dx: null gives the full pass's dw and db, bit for bit", 
   }
 });
 
-Deno.test("fcBackward dx: null gives the full pass's dw and db, bit for bit", () => {
+Deno.test("fcBackward inputGradient: false gives the full pass's dw and db, bit for bit", () => {
   const x = rand(Float32Array, [5, 3, 2, 2]), w = rand(Float32Array, [7, 12]);
   const b = rand(Float32Array, [7]);
   const { cache } = fcForward(x, w, b);
   const dy = rand(Float32Array, [5, 7]);
-  const full = fcBackward(dy, cache), params = fcBackward(dy, cache, { dx: null });
+  const full = fcBackward(dy, cache), params = fcBackward(dy, cache, { inputGradient: false });
   assertEquals(params.dx, null);
   assertEquals(params.dw.shape, [7, 12]);
   assertEquals(params.dw.data, full.dw.data);
@@ -62,7 +63,7 @@ Deno.test("fcBackward dx: null gives the full pass's dw and db, bit for bit", ()
 });
 
 Deno.test("Conv2D and FullyConnected backwardParams fill the same grads as backward", () => {
-  const conv = new Conv2D({ inChannels: 2, outChannels: 3, kernelSize: 3, padding: 1 });
+  const conv = new Conv2D({ inChannels: 2, outChannels: 3, size: 3, padding: 1 });
   const fc = new FullyConnected({ inFeatures: 8, outFeatures: 4 });
   for (
     const [layer, x] of [
@@ -80,7 +81,7 @@ Deno.test("Conv2D and FullyConnected backwardParams fill the same grads as backw
   }
   assertThrows(
     () =>
-      new Conv2D({ inChannels: 1, outChannels: 1, kernelSize: 1 }).backwardParams(
+      new Conv2D({ inChannels: 1, outChannels: 1, size: 1 }).backwardParams(
         rand(Float32Array, [1, 1, 1, 1]),
       ),
     Error,
@@ -115,7 +116,7 @@ Deno.test("Sequential.backwardParams: the same gradients as backward for the shi
 });
 
 Deno.test("Conv2D in evaluation mode keeps no columns: the same y, and backward still right", () => {
-  const conv = new Conv2D({ inChannels: 3, outChannels: 10, kernelSize: 3, padding: 1 });
+  const conv = new Conv2D({ inChannels: 3, outChannels: 10, size: 3, padding: 1 });
   const x = rand(Float32Array, [4, 3, 12, 12]);
   const y = Array.from(conv.forward(x).data);
   const dy = rand(Float32Array, [4, 10, 12, 12]);

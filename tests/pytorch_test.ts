@@ -1,5 +1,5 @@
 // Every layer against PyTorch: tests/fixtures/*.json hold inputs and float64 autograd results
-// from torch (scripts/gen_fixtures.py; regenerate with `deno task fixtures`). Each case runs
+// from torch (scripts/build/fixtures.py; regenerate with `deno task fixtures`). Each case runs
 // twice, in float64 and in float32 (inputs rounded to Float32Array), and every output and every
 // gradient is compared with torch's float64 numbers, relative to their scale:
 //
@@ -170,7 +170,7 @@ for (const dtype of DTYPES) {
       const layer = new Conv2D({
         inChannels: C,
         outChannels: c.w.shape[0],
-        kernelSize: [kh, kw],
+        size: [kh, kw],
         ...c.opts,
         dtype: dtype.name,
       });

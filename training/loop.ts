@@ -9,7 +9,7 @@
 
 import type { Tensor } from "../tensor.ts";
 import type { Rng } from "../random.ts";
-import { SoftmaxCrossEntropy } from "../layers/softmax_cross_entropy.ts";
+import { SoftmaxCrossEntropy } from "../network/loss.ts";
 import type { Sequential } from "../network/sequential.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import type { LrSchedule } from "../optim/schedule.ts";
@@ -180,7 +180,7 @@ export function trainEpoch(
  * ```ts
  * import { evaluate } from "./loop.ts";
  * import { Sequential } from "../network/sequential.ts";
- * import { Flatten } from "../network/flatten.ts";
+ * import { Flatten } from "../layers/flatten.ts";
  * import { assertEquals } from "@std/assert";
  * // a "network" whose logits are the two pixels: it predicts the brighter one's index
  * const net = new Sequential([new Flatten()]);

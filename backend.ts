@@ -1,0 +1,432 @@
+/**
+ * The backend switch, and the public layer functions it routes. Each public function runs either
+ * the reference path (layers/*.ts, kernels/*.ts: plain loops, one line per formula, the code
+ * docs/ quotes) or the fast path (layers/fast/, kernels/fast/: packing, blocking, WebAssembly
+ * SIMD), with the same signature, the same checks and the same results up to the float32
+ * rounding the tests bound. `setBackend` is the only switch; within the fast path,
+ * kernels/fast/dispatch.ts alone decides which kernel runs for a shape.
+ *
+ * @module
+ */
+
+import type { FloatArray, Tensor } from "./tensor.ts";
+import type { GemmOptions, Matrix } from "./kernels/gemm.ts";
+import type {
+  BackwardOptions,
+  BackwardResult,
+  ConvCache,
+  ConvForwardOptions,
+  ConvForwardResult,
+  FcCache,
+  FcForwardResult,
+  ForwardOptions,
+  MaxPoolCache,
+  MaxPoolForwardOptions,
+  MaxPoolForwardResult,
+  ParamBackwardOptions,
+  ReluCache,
+  ReluForwardResult,
+} from "./layers/types.ts";
+import * as refGemm from "./kernels/gemm.ts";
+import * as refConv from "./layers/conv.ts";
+import * as refFc from "./layers/fully_connected.ts";
+import * as refPool from "./layers/max_pool.ts";
+import * as refRelu from "./layers/relu.ts";
+import * as fastGemm from "./kernels/fast/gemm.ts";
+import * as fastConv from "./layers/fast/conv.ts";
+import * as fastFc from "./layers/fast/fully_connected.ts";
+import * as fastPool from "./layers/fast/max_pool.ts";
+import * as fastRelu from "./layers/fast/relu.ts";
+
+/** The two backends: the readable reference path, and the tuned fast path (the default). */
+export type BackendName = "reference" | "fast";
+
+/** The functions a backend provides: the reference's signatures, which the fast path must have
+ * (the compiler checks each entry of FAST against them). */
+interface Backend {
+  gemm: typeof refGemm.gemm;
+  convForward: typeof refConv.convForward;
+  convBackward: typeof refConv.convBackward;
+  fcForward: typeof refFc.fcForward;
+  fcBackward: typeof refFc.fcBackward;
+  maxPoolForward: typeof refPool.maxPoolForward;
+  maxPoolBackward: typeof refPool.maxPoolBackward;
+  reluForward: typeof refRelu.reluForward;
+  reluBackward: typeof refRelu.reluBackward;
+}
+
+const REFERENCE: Backend = {
+  gemm: refGemm.gemm,
+  convForward: refConv.convForward,
+  convBackward: refConv.convBackward,
+  fcForward: refFc.fcForward,
+  fcBackward: refFc.fcBackward,
+  maxPoolForward: refPool.maxPoolForward,
+  maxPoolBackward: refPool.maxPoolBackward,
+  reluForward: refRelu.reluForward,
+  reluBackward: refRelu.reluBackward,
+};
+
+const FAST: Backend = {
+  gemm: fastGemm.gemm,
+  convForward: fastConv.convForward,
+  convBackward: fastConv.convBackward,
+  fcForward: fastFc.fcForward,
+  fcBackward: fastFc.fcBackward,
+  maxPoolForward: fastPool.maxPoolForward,
+  maxPoolBackward: fastPool.maxPoolBackward,
+  reluForward: fastRelu.reluForward,
+  reluBackward: fastRelu.reluBackward,
+};
+
+const BACKENDS: Readonly<Record<BackendName, Backend>> = { reference: REFERENCE, fast: FAST };
+
+// The one global choice (docs/architecture.md lists every piece of global state).
+let current: BackendName = "fast";
+
+/**
+ * Chooses the backend every public layer function runs from now on: "fast" (the default: packed,
+ * blocked and WebAssembly SIMD kernels) or "reference" (the plain loops docs/ quotes). Both give
+ * PyTorch's numbers within the tested tolerances; switching never changes a signature or a
+ * result's shape, and a cache from one backend's forward pass works with the other's backward.
+ *
+ * @param name "reference" or "fast".
+ * @returns Nothing.
+ * @throws {RangeError} If `name` is neither.
+ *
+ * @example The same convolution on both backends
+ * ```ts
+ * import { convForward, getBackend, setBackend } from "./backend.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = { shape: [1, 1, 3, 3], data: new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9]) };
+ * const w = { shape: [1, 1, 2, 2], data: new Float32Array([1, 1, 1, 1]) };
+ * const b = { shape: [1], data: new Float32Array([0]) };
+ * const before = getBackend();
+ * setBackend("fast");
+ * const fast = convForward(x, w, b).y.data;
+ * setBackend("reference");
+ * assertEquals(getBackend(), "reference");
+ * assertEquals(convForward(x, w, b).y.data, fast);
+ * setBackend(before);
+ * ```
+ */
+export function setBackend(name: BackendName): void {
+  if (name !== "reference" && name !== "fast") {
+    throw new RangeError(
+      `setBackend: name must be "reference" or "fast", got ${JSON.stringify(name)}`,
+    );
+  }
+  current = name;
+}
+
+/**
+ * The backend the public layer functions run now.
+ *
+ * @returns "fast" (the default) or "reference".
+ *
+ * @example
+ * ```ts
+ * import { getBackend } from "./backend.ts";
+ * console.assert(["fast", "reference"].includes(getBackend()));
+ * ```
+ */
+export function getBackend(): BackendName {
+  return current;
+}
+
+/**
+ * General matrix multiply, C = alpha·op(A)·op(B) + beta·C, on flat row-major arrays, where op(X)
+ * is X or Xᵀ (a transpose is never copied). BLAS semantics: with beta = 0 the old C is never read;
+ * with alpha = 0 (or k = 0) A and B are not read and C = beta·C; otherwise NaN and Inf in A or B
+ * reach C. The reference backend is the triple loop of kernels/gemm.ts (float64 sums); the fast
+ * one blocks, packs, and runs float32 on WebAssembly SIMD (float32 sums, within k·ε of it).
+ *
+ * @param a A, stored [m, k] (or [k, m] with `transA`).
+ * @param b B, stored [k, n] (or [n, k] with `transB`).
+ * @param opts `transA`, `transB`, `alpha` (default 1), `beta` (default 0), `out`: where to write C.
+ * @returns C [m, n], row-major: `opts.out` when given, otherwise a new array of A's type.
+ * @throws {RangeError} If the inner dimensions differ, a data length does not match its
+ *   rows·cols, rows or cols is not a non-negative integer, or `out` has the wrong length or
+ *   shares memory with A or B.
+ * @throws {TypeError} If A, B and `out` are not all the same float array type, or alpha or beta
+ *   is not a number.
+ *
+ * @example A 2×3 times a 3×2, and Aᵀ·A without copying
+ * ```ts
+ * import { gemm } from "./backend.ts";
+ * import { assertEquals } from "@std/assert";
+ * const a = { data: new Float64Array([1, 2, 3, 4, 5, 6]), rows: 2, cols: 3 };
+ * const b = { data: new Float64Array([7, 8, 9, 10, 11, 12]), rows: 3, cols: 2 };
+ * assertEquals(gemm(a, b), new Float64Array([58, 64, 139, 154]));
+ * assertEquals(gemm(a, a, { transA: true })[0], 1 * 1 + 4 * 4);
+ * ```
+ */
+export function gemm<T extends FloatArray>(
+  a: Matrix<T>,
+  b: Matrix<T>,
+  opts: GemmOptions<T> = {},
+): T {
+  return BACKENDS[current].gemm(a, b, opts);
+}
+
+/**
+ * The forward pass of a 2-D convolution (cross-correlation, as PyTorch's `conv2d`):
+ * y[n, d, oh, ow] = b[d] + Σ_{c,i,j} w[d, c, i, j] · x[n, c, oh·sh − ph + i, ow·sw − pw + j],
+ * computed as y_n = w_col · im2col(x_n) + b (layers/conv.ts).
+ *
+ * @param x Input [N, C, H, W].
+ * @param w Filters [D, C, kh, kw].
+ * @param b Bias [D].
+ * @param opts `stride`, `padding` (one number or [rows, cols]; output size floored as PyTorch);
+ *   `training: false` when no backward pass follows; `workspace` to reuse arrays between calls.
+ * @returns y [N, D, Ho, Wo] of x's array type, and the cache for {@link convBackward}.
+ * @throws {RangeError} On wrong ranks, channel or bias mismatch, a kernel larger than the padded
+ *   input, or a stride/padding that is not a positive (padding: non-negative) integer.
+ * @throws {TypeError} If x, w and b are not all Float32Array or all Float64Array, or an option
+ *   has the wrong type.
+ *
+ * @example A 2×2 box filter over a 3×3 image, and stride 2 with padding 1
+ * ```ts
+ * import { convForward } from "./backend.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = { shape: [1, 1, 3, 3], data: new Float64Array([1, 2, 3, 4, 5, 6, 7, 8, 9]) };
+ * const w = { shape: [1, 1, 2, 2], data: new Float64Array([1, 1, 1, 1]) };
+ * const b = { shape: [1], data: new Float64Array([0]) };
+ * const { y } = convForward(x, w, b);
+ * assertEquals(y.shape, [1, 1, 2, 2]);
+ * assertEquals(Array.from(y.data), [12, 16, 24, 28]); // 1+2+4+5, 2+3+5+6, ...
+ * // windows at (-1,-1), (-1,1), (1,-1), (1,1) read zeros at the border
+ * assertEquals(Array.from(convForward(x, w, b, { stride: 2, padding: 1 }).y.data), [1, 5, 11, 28]);
+ * ```
+ */
+export function convForward<T extends FloatArray>(
+  x: Tensor<T>,
+  w: Tensor<T>,
+  b: Tensor<T>,
+  opts: ConvForwardOptions = {},
+): ConvForwardResult<T> {
+  return BACKENDS[current].convForward(x, w, b, opts);
+}
+
+/**
+ * The backward pass of {@link convForward}: dW = Σ_n dY_n · x_col_nᵀ, db = Σ dY,
+ * dX_n = col2im(w_colᵀ · dY_n).
+ *
+ * @param dy dL/dy [N, D, Ho, Wo], the shape and type of the forward output.
+ * @param cache The cache from {@link convForward}.
+ * @param opts `inputGradient: false` to skip dx (the input is data; dw and db are the same bit
+ *   for bit); `workspace` to reuse arrays between calls.
+ * @returns dx, dw, db with the shapes of x, w, b (dx null with `inputGradient: false`).
+ * @throws {RangeError} If dy's shape differs from y's.
+ * @throws {TypeError} If dy's type differs from x's, the cache is not a conv cache, or an option
+ *   has the wrong type.
+ *
+ * @example The gradient of the sum of outputs, and of a first layer (no dx)
+ * ```ts
+ * import { convBackward, convForward } from "./backend.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = { shape: [1, 1, 3, 3], data: new Float64Array([1, 2, 3, 4, 5, 6, 7, 8, 9]) };
+ * const w = { shape: [1, 1, 2, 2], data: new Float64Array([1, 1, 1, 1]) };
+ * const { cache } = convForward(x, w, { shape: [1], data: new Float64Array([0]) });
+ * const dy = { shape: [1, 1, 2, 2], data: new Float64Array(4).fill(1) };
+ * const { dx, dw, db } = convBackward(dy, cache);
+ * assertEquals(Array.from(dx.data), [1, 2, 1, 2, 4, 2, 1, 2, 1]); // windows covering each cell
+ * assertEquals(Array.from(dw.data), [12, 16, 24, 28]); // each tap sums the cells it reads
+ * assertEquals(Array.from(db.data), [4]);
+ * const first = convBackward(dy, cache, { inputGradient: false });
+ * assertEquals([first.dx, Array.from(first.dw.data)], [null, [12, 16, 24, 28]]);
+ * ```
+ */
+export function convBackward<T extends FloatArray, O extends ParamBackwardOptions = object>(
+  dy: Tensor<T>,
+  cache: ConvCache<T>,
+  opts?: O,
+): BackwardResult<T, O> {
+  return BACKENDS[current].convBackward(dy, cache, opts);
+}
+
+/**
+ * A fully connected layer, y = x · wᵀ + b with x flattened to [N, K] in C order, computed as a
+ * convolution whose kernel covers x (layers/fully_connected.ts).
+ *
+ * @param x Input [N, ...]; K = the product of the non-batch sizes.
+ * @param w Weights [D, K].
+ * @param b Bias [D].
+ * @param opts `training: false` when no backward pass follows; `workspace` to reuse arrays.
+ * @returns y [N, D] of x's type, and the cache for {@link fcBackward}.
+ * @throws {RangeError} If x has fewer than 2 dimensions, w is not [D, K] for x's K, or b is
+ *   not [D].
+ * @throws {TypeError} If x, w and b are not all the same float array type.
+ *
+ * @example Two samples of three features, two outputs
+ * ```ts
+ * import { fcForward } from "./backend.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = { shape: [2, 3], data: new Float64Array([1, 2, 3, 4, 5, 6]) };
+ * const w = { shape: [2, 3], data: new Float64Array([1, 0, 0, 1, 1, 1]) };
+ * const b = { shape: [2], data: new Float64Array([0, 10]) };
+ * const { y } = fcForward(x, w, b);
+ * assertEquals(y.shape, [2, 2]);
+ * assertEquals(Array.from(y.data), [1, 16, 4, 25]); // [x0, x0+x1+x2+10] per sample
+ * ```
+ */
+export function fcForward<T extends FloatArray>(
+  x: Tensor<T>,
+  w: Tensor<T>,
+  b: Tensor<T>,
+  opts: ForwardOptions = {},
+): FcForwardResult<T> {
+  return BACKENDS[current].fcForward(x, w, b, opts);
+}
+
+/**
+ * The backward pass of {@link fcForward}: dx = dy · w (in x's shape), dw = dyᵀ · x,
+ * db = Σ_n dy, computed by the convolution's backward pass.
+ *
+ * @param dy dL/dy [N, D].
+ * @param cache The cache from {@link fcForward}.
+ * @param opts `inputGradient: false` to skip dx; `workspace` to reuse arrays.
+ * @returns dx (x's shape, or null), dw [D, K], db [D].
+ * @throws {RangeError} If dy is not [N, D].
+ * @throws {TypeError} If dy's type differs from x's or the cache is not an fc cache.
+ *
+ * @example An image in, its gradient in the image's shape
+ * ```ts
+ * import { fcBackward, fcForward } from "./backend.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = { shape: [1, 1, 2, 2], data: new Float64Array([1, 2, 3, 4]) };
+ * const w = { shape: [1, 4], data: new Float64Array([0.5, 0, 0, -1]) };
+ * const { y, cache } = fcForward(x, w, { shape: [1], data: new Float64Array([0]) });
+ * assertEquals(Array.from(y.data), [0.5 - 4]);
+ * const { dx, dw, db } = fcBackward({ shape: [1, 1], data: new Float64Array([2]) }, cache);
+ * assertEquals(dx.shape, [1, 1, 2, 2]);
+ * assertEquals([Array.from(dx.data), Array.from(dw.data), Array.from(db.data)], [
+ *   [1, 0, 0, -2], // 2·w
+ *   [2, 4, 6, 8], // 2·x
+ *   [2],
+ * ]);
+ * ```
+ */
+export function fcBackward<T extends FloatArray, O extends ParamBackwardOptions = object>(
+  dy: Tensor<T>,
+  cache: FcCache<T>,
+  opts?: O,
+): BackwardResult<T, O> {
+  return BACKENDS[current].fcBackward(dy, cache, opts);
+}
+
+/**
+ * Max pooling: y[n, c, oh, ow] = max over the window at (oh·sh, ow·sw) of x[n, c]; no padding,
+ * output size floor((H − kh) / sh) + 1 as PyTorch. Ties go to the window's first cell in
+ * row-major order; a NaN wins its window, as in PyTorch (layers/max_pool.ts).
+ *
+ * @param x Input [N, C, H, W].
+ * @param opts `size` and `stride` (default `size`), one number or [rows, cols];
+ *   `training: false` when no backward pass follows (then the winners are not kept; a backward
+ *   pass finds them again); `workspace` to reuse arrays.
+ * @returns y [N, C, Ho, Wo] of x's type, and the cache for {@link maxPoolBackward}.
+ * @throws {RangeError} If x is not 4-D, a size or stride is not a positive integer, or the
+ *   window is larger than the input.
+ * @throws {TypeError} If x is not a tensor of Float32Array or Float64Array, or `size` is missing.
+ *
+ * @example 2×2 windows, stride 2
+ * ```ts
+ * import { maxPoolForward } from "./backend.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = {
+ *   shape: [1, 1, 4, 4],
+ *   data: new Float64Array([1, 2, 0, 0, 3, 4, 0, 9, 5, 0, 1, 1, 0, 6, 1, 2]),
+ * };
+ * const { y } = maxPoolForward(x, { size: 2 });
+ * assertEquals(y.shape, [1, 1, 2, 2]);
+ * assertEquals(Array.from(y.data), [4, 9, 6, 2]);
+ * ```
+ */
+export function maxPoolForward<T extends FloatArray>(
+  x: Tensor<T>,
+  opts: MaxPoolForwardOptions,
+): MaxPoolForwardResult<T> {
+  return BACKENDS[current].maxPoolForward(x, opts);
+}
+
+/**
+ * The backward pass of {@link maxPoolForward}: each dy goes to its window's winner, and a cell
+ * that wins several overlapping windows receives their sum.
+ *
+ * @param dy dL/dy [N, C, Ho, Wo].
+ * @param cache The cache from {@link maxPoolForward}.
+ * @param opts `workspace` to reuse arrays.
+ * @returns dL/dx [N, C, H, W].
+ * @throws {RangeError} If dy's shape differs from y's.
+ * @throws {TypeError} If dy's type differs from x's, or the cache is not a max-pool cache.
+ *
+ * @example Overlapping windows: the centre wins all four, so it collects all four gradients
+ * ```ts
+ * import { maxPoolBackward, maxPoolForward } from "./backend.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = { shape: [1, 1, 3, 3], data: new Float64Array([0, 0, 0, 0, 9, 0, 0, 0, 0]) };
+ * const { y, cache } = maxPoolForward(x, { size: 2, stride: 1 });
+ * assertEquals(Array.from(y.data), [9, 9, 9, 9]);
+ * const dx = maxPoolBackward({ shape: [1, 1, 2, 2], data: new Float64Array([1, 2, 3, 4]) }, cache);
+ * assertEquals(Array.from(dx.data), [0, 0, 0, 0, 10, 0, 0, 0, 0]);
+ * ```
+ */
+export function maxPoolBackward<T extends FloatArray>(
+  dy: Tensor<T>,
+  cache: MaxPoolCache<T>,
+  opts: BackwardOptions = {},
+): Tensor<T> {
+  return BACKENDS[current].maxPoolBackward(dy, cache, opts);
+}
+
+/**
+ * ReLU, y = max(0, x) elementwise (NaN stays NaN, as in PyTorch).
+ *
+ * @param x Any tensor.
+ * @param opts `workspace` to reuse y's array.
+ * @returns y of x's shape and type, and the cache for {@link reluBackward}.
+ * @throws {TypeError} If x is not a tensor of Float32Array or Float64Array.
+ * @throws {RangeError} If x's data does not fit its shape.
+ *
+ * @example
+ * ```ts
+ * import { reluForward } from "./backend.ts";
+ * import { assertEquals } from "@std/assert";
+ * const { y } = reluForward({ shape: [4], data: new Float64Array([-2, -0.5, 0.5, 3]) });
+ * assertEquals(Array.from(y.data), [0, 0, 0.5, 3]);
+ * ```
+ */
+export function reluForward<T extends FloatArray>(
+  x: Tensor<T>,
+  opts: ForwardOptions = {},
+): ReluForwardResult<T> {
+  return BACKENDS[current].reluForward(x, opts);
+}
+
+/**
+ * ReLU's backward pass: dx = dy where x > 0, else 0 (the subgradient at 0 is taken as 0, as
+ * PyTorch does).
+ *
+ * @param dy dL/dy, y's shape.
+ * @param cache The cache from {@link reluForward}.
+ * @param opts `workspace` to reuse dx's array.
+ * @returns dL/dx, x's shape and type.
+ * @throws {RangeError} If dy's shape differs from x's.
+ * @throws {TypeError} If dy's type differs from x's or the cache is not a ReLU cache.
+ *
+ * @example
+ * ```ts
+ * import { reluBackward, reluForward } from "./backend.ts";
+ * import { assertEquals } from "@std/assert";
+ * const { cache } = reluForward({ shape: [3], data: new Float64Array([-1, 0, 2]) });
+ * const dx = reluBackward({ shape: [3], data: new Float64Array([5, 6, 7]) }, cache);
+ * assertEquals(Array.from(dx.data), [0, 0, 7]);
+ * ```
+ */
+export function reluBackward<T extends FloatArray>(
+  dy: Tensor<T>,
+  cache: ReluCache<T>,
+  opts: BackwardOptions = {},
+): Tensor<T> {
+  return BACKENDS[current].reluBackward(dy, cache, opts);
+}

@@ -1,0 +1,112 @@
+/**
+ * The small steps the reference layers take between the kernels: a flat array read as a matrix,
+ * one sample of a batch, a bias added to every column, row sums, and accumulating. Each is a loop
+ * of one line, so that the layers (layers/conv.ts, ...) read as their formulas.
+ *
+ * @module
+ */
+
+import type { FloatArray } from "../tensor.ts";
+import type { Matrix } from "./gemm.ts";
+
+/**
+ * A flat row-major array read as a [rows, cols] matrix (no copy).
+ *
+ * @param data The elements, rows·cols of them.
+ * @param rows The number of rows.
+ * @param cols The number of columns.
+ * @returns The matrix.
+ *
+ * @example w [D, C, kh, kw] as w_col [D, C·kh·kw]: the same memory
+ * ```ts
+ * import { matrix } from "./matrix.ts";
+ * const w = new Float64Array(2 * 3 * 2 * 2);
+ * const w_col = matrix(w, 2, 12);
+ * console.assert(w_col.data === w && w_col.rows === 2 && w_col.cols === 12);
+ * ```
+ */
+export function matrix<T extends FloatArray>(data: T, rows: number, cols: number): Matrix<T> {
+  return { data, rows, cols };
+}
+
+/**
+ * Sample n of a batch stored [N, ...], as a view (no copy).
+ *
+ * @param data The batch, flat.
+ * @param n Which sample.
+ * @param size The number of elements of one sample.
+ * @returns data[n·size .. (n+1)·size).
+ *
+ * @example
+ * ```ts
+ * import { sample } from "./matrix.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(Array.from(sample(new Float64Array([1, 2, 3, 4, 5, 6]), 1, 3)), [4, 5, 6]);
+ * ```
+ */
+export function sample<T extends FloatArray>(data: T, n: number, size: number): T {
+  return data.subarray(n * size, (n + 1) * size) as T;
+}
+
+/**
+ * y [D, P] with b[d] added to every entry of row d: `y + b·1ᵀ`, in place.
+ *
+ * @param y A [D, P] matrix, flat.
+ * @param b The D biases.
+ * @returns `y`.
+ *
+ * @example
+ * ```ts
+ * import { addBias } from "./matrix.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(Array.from(addBias(new Float64Array([1, 2, 3, 4]), new Float64Array([10, 20]))), [11, 12, 23, 24]);
+ * ```
+ */
+export function addBias<T extends FloatArray>(y: T, b: FloatArray): T {
+  const P = y.length / b.length;
+  for (let i = 0; i < y.length; i++) y[i] += b[Math.floor(i / P)]; // y[d, p] += b[d]
+  return y;
+}
+
+/**
+ * The sum of each row of a [rows, cols] matrix: Σ_p m[r, p], summed in float64.
+ *
+ * @param m The matrix.
+ * @returns The row sums, of m's type.
+ *
+ * @example
+ * ```ts
+ * import { rowSums } from "./matrix.ts";
+ * import { assertEquals } from "@std/assert";
+ * const m = { data: new Float64Array([1, 2, 3, 4, 5, 6]), rows: 2, cols: 3 };
+ * assertEquals(Array.from(rowSums(m)), [6, 15]);
+ * ```
+ */
+export function rowSums<T extends FloatArray>(m: Matrix<T>): T {
+  const s = m.data.slice(0, m.rows) as T;
+  for (let r = 0; r < m.rows; r++) {
+    let sum = 0; // in float64, rounded once when stored
+    for (let p = 0; p < m.cols; p++) sum += m.data[r * m.cols + p];
+    s[r] = sum;
+  }
+  return s;
+}
+
+/**
+ * acc += v, element by element, in place.
+ *
+ * @param acc The accumulator.
+ * @param v What to add (acc's length).
+ * @returns `acc`.
+ *
+ * @example
+ * ```ts
+ * import { addTo } from "./matrix.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(Array.from(addTo(new Float64Array([1, 2]), new Float64Array([10, 20]))), [11, 22]);
+ * ```
+ */
+export function addTo<T extends FloatArray>(acc: T, v: FloatArray): T {
+  for (let i = 0; i < acc.length; i++) acc[i] += v[i];
+  return acc;
+}

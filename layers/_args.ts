@@ -1,0 +1,272 @@
+// The argument checks of every layer function, shared by the reference backend (layers/*.ts) and
+// the fast one (layers/fast/*.ts): both refuse the same input with the same message, naming the
+// function, the argument and the shapes, before anything is written; and both get the same
+// checked sizes. Private: not part of the public API.
+
+import type { FloatArray, Tensor } from "../tensor.ts";
+import {
+  checkSameType,
+  checkShapeEquals,
+  checkTensor,
+  describe,
+  fmtShape,
+  pairOption,
+} from "../_validate.ts";
+import { type Im2colGeometry, outputSize } from "../kernels/im2col.ts";
+import { Workspace } from "./workspace.ts";
+import type {
+  ConvCache,
+  ConvForwardOptions,
+  ConvGeometry,
+  FcCache,
+  MaxPoolCache,
+  MaxPoolForwardOptions,
+  ParamBackwardOptions,
+  PoolGeometry,
+  ReluCache,
+} from "./types.ts";
+
+/** Checks the options every call shares: an object (or nothing), `training` and `inputGradient`
+ * booleans, `workspace` a Workspace. Returns the options object. */
+export function checkOptions<O extends object>(fn: string, opts: O | undefined): O {
+  if (opts === undefined) return {} as O;
+  if (typeof opts !== "object" || opts === null) {
+    throw new TypeError(`${fn}: opts must be an object, got ${describe(opts)}`);
+  }
+  const o = opts as { training?: unknown; inputGradient?: unknown; workspace?: unknown };
+  for (const key of ["training", "inputGradient"] as const) {
+    if (o[key] !== undefined && typeof o[key] !== "boolean") {
+      throw new TypeError(`${fn}: opts.${key} must be true or false, got ${describe(o[key])}`);
+    }
+  }
+  if (o.workspace !== undefined && !(o.workspace instanceof Workspace)) {
+    throw new TypeError(`${fn}: opts.workspace must be a Workspace, got ${describe(o.workspace)}`);
+  }
+  return opts;
+}
+
+/** Checks a convolution's arguments; returns its sizes. */
+export function convArgs(
+  fn: string,
+  x: Tensor,
+  w: Tensor,
+  b: Tensor,
+  opts: ConvForwardOptions | undefined,
+): ConvGeometry {
+  const o = checkOptions(fn, opts);
+  checkTensor(fn, "x", x, 4);
+  checkTensor(fn, "w", w, 4);
+  checkTensor(fn, "b", b, 1);
+  checkSameType(fn, "x", x, "w", w);
+  checkSameType(fn, "x", x, "b", b);
+  const [N, C, H, W] = x.shape;
+  const [D, Cw, kh, kw] = w.shape;
+  const shapes = `(x ${fmtShape(x.shape)}, w ${fmtShape(w.shape)})`;
+  if (C !== Cw) {
+    throw new RangeError(`${fn}: x has ${C} channels but w expects ${Cw} ${shapes}`);
+  }
+  if (b.shape[0] !== D) {
+    throw new RangeError(
+      `${fn}: b has ${b.shape[0]} entries but w has ${D} filters (b ${fmtShape(b.shape)}, w ${
+        fmtShape(w.shape)
+      })`,
+    );
+  }
+  const stride = pairOption(fn, "stride", o.stride, 1, [1, 1], shapes);
+  const padding = pairOption(fn, "padding", o.padding, 0, [0, 0], shapes);
+  const [ph, pw] = padding;
+  if (kh > H + 2 * ph || kw > W + 2 * pw) {
+    throw new RangeError(
+      `${fn}: kernel [${kh},${kw}] is larger than the padded input [${H + 2 * ph},${W + 2 * pw}] ` +
+        `${shapes}, padding [${ph},${pw}]`,
+    );
+  }
+  const Ho = outputSize(H, kh, stride[0], ph), Wo = outputSize(W, kw, stride[1], pw);
+  return { N, C, H, W, D, kh, kw, stride, padding, Ho, Wo, K: C * kh * kw, P: Ho * Wo };
+}
+
+/** The im2col geometry of one sample of a convolution. */
+export function convTableGeometry(g: ConvGeometry): Im2colGeometry {
+  return {
+    channels: g.C,
+    height: g.H,
+    width: g.W,
+    kernel: [g.kh, g.kw],
+    stride: g.stride,
+    padding: g.padding,
+  };
+}
+
+/** Checks that `cache` is what `what` returned: an object of that kind. */
+function checkCache(fn: string, cache: unknown, what: string, kind: string): void {
+  if (typeof cache !== "object" || cache === null || (cache as { kind?: unknown }).kind !== kind) {
+    throw new TypeError(`${fn}: cache must be the cache returned by ${what}`);
+  }
+}
+
+/** Checks dy and the options of a backward pass against the forward pass's output shape. */
+function checkDy(
+  fn: string,
+  dy: Tensor,
+  like: Tensor,
+  yShape: readonly number[],
+  yName: string,
+): void {
+  checkTensor(fn, "dy", dy);
+  checkShapeEquals(fn, "dy", dy, yShape, yName);
+  checkSameType(fn, "x", like, "dy", dy);
+}
+
+/** Checks a convolution's backward arguments; returns the forward pass's sizes. */
+export function convBackwardArgs<T extends FloatArray>(
+  fn: string,
+  dy: Tensor<T>,
+  cache: ConvCache<T>,
+  opts: ParamBackwardOptions | undefined,
+): ConvGeometry {
+  checkCache(fn, cache, "convForward", "conv");
+  checkOptions(fn, opts);
+  const g = cache.geometry;
+  checkDy(fn, dy, cache.x, [g.N, g.D, g.Ho, g.Wo], "y");
+  return g;
+}
+
+/** The sizes of a fully connected layer: x [N, ...] with K features, w [D, K]. */
+export interface FcGeometry {
+  /** Batch. */
+  readonly N: number;
+  /** Features per sample. */
+  readonly K: number;
+  /** Outputs per sample. */
+  readonly D: number;
+  /** x as the input of the convolution it is: [N, C, H, W] stays, else [N, K, 1, 1]. */
+  readonly image: readonly [number, number, number, number];
+}
+
+/** Checks a fully connected layer's arguments; returns its sizes. */
+export function fcArgs(
+  fn: string,
+  x: Tensor,
+  w: Tensor,
+  b: Tensor,
+  opts: object | undefined,
+): FcGeometry {
+  checkOptions(fn, opts);
+  checkTensor(fn, "x", x, { min: 2 });
+  checkTensor(fn, "w", w, 2);
+  checkTensor(fn, "b", b, 1);
+  checkSameType(fn, "x", x, "w", w);
+  checkSameType(fn, "x", x, "b", b);
+  const N = x.shape[0], K = x.data.length / N;
+  const [D, Kw] = w.shape;
+  if (Kw !== K) {
+    throw new RangeError(
+      `${fn}: x has ${K} features per sample but w expects ${Kw} (x ${fmtShape(x.shape)}, w ${
+        fmtShape(w.shape)
+      })`,
+    );
+  }
+  if (b.shape[0] !== D) {
+    throw new RangeError(
+      `${fn}: b has ${b.shape[0]} entries but w has ${D} rows (b ${fmtShape(b.shape)}, w ${
+        fmtShape(w.shape)
+      })`,
+    );
+  }
+  const [, C, H, W] = x.shape;
+  return { N, K, D, image: x.shape.length === 4 ? [N, C, H, W] : [N, K, 1, 1] };
+}
+
+/** The convolution a fully connected layer is: its kernel covers the input, one position. */
+export function fcConvGeometry(g: FcGeometry): ConvGeometry {
+  const [N, C, H, W] = g.image;
+  const one = [1, 1] as const, zero = [0, 0] as const;
+  return {
+    N,
+    C,
+    H,
+    W,
+    D: g.D,
+    kh: H,
+    kw: W,
+    stride: one,
+    padding: zero,
+    Ho: 1,
+    Wo: 1,
+    K: g.K,
+    P: 1,
+  };
+}
+
+/** Checks a fully connected layer's backward arguments (once: the convolution it runs is not
+ * checked again). */
+export function fcBackwardArgs<T extends FloatArray>(
+  fn: string,
+  dy: Tensor<T>,
+  cache: FcCache<T>,
+  opts: ParamBackwardOptions | undefined,
+): void {
+  checkCache(fn, cache, "fcForward", "fc");
+  checkOptions(fn, opts);
+  checkDy(fn, dy, cache.w, [cache.xShape[0], cache.w.shape[0]], "y");
+}
+
+/** Checks a max pool's arguments; returns its sizes. */
+export function poolArgs(
+  fn: string,
+  x: Tensor,
+  opts: MaxPoolForwardOptions,
+): PoolGeometry {
+  checkTensor(fn, "x", x, 4);
+  if (typeof opts !== "object" || opts === null) {
+    throw new TypeError(`${fn}: opts must be an object with a size, as { size: 2 }`);
+  }
+  checkOptions(fn, opts);
+  if (opts.size === undefined) throw new TypeError(`${fn}: opts.size is required, as { size: 2 }`);
+  const ctx = `(x ${fmtShape(x.shape)})`;
+  const [kh, kw] = pairOption(fn, "size", opts.size, 1, [1, 1], ctx);
+  const stride = pairOption(fn, "stride", opts.stride, 1, [kh, kw], ctx);
+  const [N, C, H, W] = x.shape;
+  if (kh > H || kw > W) {
+    throw new RangeError(`${fn}: size [${kh},${kw}] (the window) is larger than the input ${ctx}`);
+  }
+  const Ho = outputSize(H, kh, stride[0], 0), Wo = outputSize(W, kw, stride[1], 0);
+  return { N, C, H, W, kh, kw, stride, Ho, Wo };
+}
+
+/** The im2col geometry of one channel of one sample of a max pool. */
+export function poolTableGeometry(g: PoolGeometry): Im2colGeometry {
+  return { channels: 1, height: g.H, width: g.W, kernel: [g.kh, g.kw], stride: g.stride };
+}
+
+/** Checks a max pool's backward arguments; returns the forward pass's sizes. */
+export function poolBackwardArgs<T extends FloatArray>(
+  fn: string,
+  dy: Tensor<T>,
+  cache: MaxPoolCache<T>,
+  opts: object | undefined,
+): PoolGeometry {
+  checkCache(fn, cache, "maxPoolForward", "maxPool");
+  checkOptions(fn, opts);
+  const g = cache.geometry;
+  checkDy(fn, dy, cache.x, [g.N, g.C, g.Ho, g.Wo], "y");
+  return g;
+}
+
+/** Checks ReLU's forward arguments. */
+export function reluArgs(fn: string, x: Tensor, opts: object | undefined): void {
+  checkOptions(fn, opts);
+  checkTensor(fn, "x", x);
+}
+
+/** Checks ReLU's backward arguments. */
+export function reluBackwardArgs<T extends FloatArray>(
+  fn: string,
+  dy: Tensor<T>,
+  cache: ReluCache<T>,
+  opts: object | undefined,
+): void {
+  checkCache(fn, cache, "reluForward", "relu");
+  checkOptions(fn, opts);
+  checkDy(fn, dy, cache.x, cache.x.shape, "x");
+}

@@ -1,0 +1,212 @@
+/**
+ * The contract of every layer function, shared by the reference backend (layers/*.ts) and the
+ * fast one (layers/fast/*.ts): the options each takes, what it returns, and the cache a forward
+ * pass hands to its backward pass. Both backends have exactly these signatures.
+ *
+ * One vocabulary for everything optional:
+ * - geometry: `stride`, `padding` (one number or [rows, cols]); `size` for a pooling window;
+ * - `training: false` on a forward pass: no backward pass follows, so it keeps nothing for one
+ *   (a backward pass after all still works: it recomputes what it needs from the input);
+ * - `inputGradient: false` on a backward pass: dx is not wanted (the input is data), so it is
+ *   not computed and the result's dx is null;
+ * - `workspace`: where the fast backend may keep and reuse its arrays from call to call
+ *   (layers/workspace.ts); results then live there until the next call with that workspace.
+ *
+ * @module
+ */
+
+import type { FloatArray, Tensor } from "../tensor.ts";
+import type { Kept, Workspace } from "./workspace.ts";
+
+/** What every forward pass accepts besides its geometry. */
+export interface ForwardOptions {
+  /** false: no backward pass follows (evaluation), so nothing is kept for one. Default true. */
+  training?: boolean;
+  /** Where the fast backend keeps its arrays between calls; the reference backend ignores it. */
+  workspace?: Workspace;
+}
+
+/** What every backward pass accepts. */
+export interface BackwardOptions {
+  /** Where the fast backend keeps its arrays between calls; the reference backend ignores it. */
+  workspace?: Workspace;
+}
+
+/** What the backward pass of a layer with parameters accepts. */
+export interface ParamBackwardOptions extends BackwardOptions {
+  /** false: do not compute dx (the layer's input is data, so nothing upstream needs it); the
+   * result's dx is then null, and dw and db are the same bit for bit. Default true. */
+  inputGradient?: boolean;
+}
+
+/** A forward pass's output and what its backward pass needs. */
+export interface ForwardResult<T extends FloatArray, C> {
+  /** The output. */
+  readonly y: Tensor<T>;
+  /** For the backward pass; treat it as opaque. */
+  readonly cache: C;
+}
+
+/** The gradients of a layer with parameters: with respect to its input, weights and bias. */
+export interface Gradients<T extends FloatArray = FloatArray> {
+  /** dL/dx, x's shape. */
+  readonly dx: Tensor<T>;
+  /** dL/dw, w's shape. */
+  readonly dw: Tensor<T>;
+  /** dL/db, b's shape. */
+  readonly db: Tensor<T>;
+}
+
+/** The gradients with `inputGradient: false`: the parameters' only. */
+export interface ParamGradients<T extends FloatArray = FloatArray> {
+  /** Not computed. */
+  readonly dx: null;
+  /** dL/dw, w's shape. */
+  readonly dw: Tensor<T>;
+  /** dL/db, b's shape. */
+  readonly db: Tensor<T>;
+}
+
+/** What a backward pass with options O returns: dx null when O has `inputGradient: false`, and
+ * either when O's `inputGradient` is a boolean that may be false. */
+export type BackwardResult<T extends FloatArray, O> = O extends { inputGradient: false }
+  ? ParamGradients<T>
+  : false extends ("inputGradient" extends keyof O ? O["inputGradient" & keyof O] : undefined)
+    ? Gradients<T> | ParamGradients<T>
+  : Gradients<T>;
+
+/** The sizes of a convolution, checked: x [N,C,H,W], w [D,C,kh,kw] -> y [N,D,Ho,Wo]. */
+export interface ConvGeometry {
+  /** Batch. */
+  readonly N: number;
+  /** Input channels. */
+  readonly C: number;
+  /** Input height. */
+  readonly H: number;
+  /** Input width. */
+  readonly W: number;
+  /** Filters (output channels). */
+  readonly D: number;
+  /** Kernel height. */
+  readonly kh: number;
+  /** Kernel width. */
+  readonly kw: number;
+  /** Stride [sh, sw]. */
+  readonly stride: readonly [number, number];
+  /** Zero padding [ph, pw] on each side. */
+  readonly padding: readonly [number, number];
+  /** Output height. */
+  readonly Ho: number;
+  /** Output width. */
+  readonly Wo: number;
+  /** C·kh·kw: rows of x_col, columns of w_col. */
+  readonly K: number;
+  /** Ho·Wo: columns of x_col, output positions per sample. */
+  readonly P: number;
+}
+
+/** Stride and zero padding of a convolution, one number for both axes or [rows, cols]. */
+export interface ConvOptions {
+  /** Step between windows; default 1. */
+  stride?: number | [number, number];
+  /** Zeros added on each side; default 0. */
+  padding?: number | [number, number];
+}
+
+/** Options of `convForward`. */
+export interface ConvForwardOptions extends ConvOptions, ForwardOptions {}
+
+/** What `convBackward` needs from the forward pass. Treat it as opaque. */
+export interface ConvCache<T extends FloatArray = FloatArray> {
+  /** What made it. */
+  readonly kind: "conv";
+  /** The input [N,C,H,W]. */
+  readonly x: Tensor<T>;
+  /** The filters [D,C,kh,kw]. */
+  readonly w: Tensor<T>;
+  /** The sizes. */
+  readonly geometry: ConvGeometry;
+  /** (fast backend) every sample's x_col [N, K, P], when the forward pass kept them. */
+  readonly columns?: Kept<T>;
+}
+
+/** The result of `convForward`: y [N, D, Ho, Wo] and the cache. */
+export type ConvForwardResult<T extends FloatArray = FloatArray> = ForwardResult<T, ConvCache<T>>;
+
+/** What `fcBackward` needs from the forward pass. Treat it as opaque. */
+export interface FcCache<T extends FloatArray = FloatArray> {
+  /** What made it. */
+  readonly kind: "fc";
+  /** The input's own shape [N, ...], which dx gets. */
+  readonly xShape: readonly number[];
+  /** The weights [D, K]. */
+  readonly w: Tensor<T>;
+  /** The cache of the convolution it is. */
+  readonly conv: ConvCache<T>;
+}
+
+/** The result of `fcForward`: y [N, D] and the cache. */
+export type FcForwardResult<T extends FloatArray = FloatArray> = ForwardResult<T, FcCache<T>>;
+
+/** The sizes of a max pool, checked: x [N,C,H,W] -> y [N,C,Ho,Wo]. */
+export interface PoolGeometry {
+  /** Batch. */
+  readonly N: number;
+  /** Channels. */
+  readonly C: number;
+  /** Input height. */
+  readonly H: number;
+  /** Input width. */
+  readonly W: number;
+  /** Window height. */
+  readonly kh: number;
+  /** Window width. */
+  readonly kw: number;
+  /** Stride [sh, sw]. */
+  readonly stride: readonly [number, number];
+  /** Output height. */
+  readonly Ho: number;
+  /** Output width. */
+  readonly Wo: number;
+}
+
+/** Window and stride of a max pool, one number for both axes or [rows, cols]. */
+export interface MaxPoolOptions {
+  /** The window [kh, kw]. */
+  size: number | [number, number];
+  /** The step between windows; default `size` (non-overlapping windows). */
+  stride?: number | [number, number];
+}
+
+/** Options of `maxPoolForward`. */
+export interface MaxPoolForwardOptions extends MaxPoolOptions, ForwardOptions {}
+
+/** What `maxPoolBackward` needs from the forward pass. Treat it as opaque. */
+export interface MaxPoolCache<T extends FloatArray = FloatArray> {
+  /** What made it. */
+  readonly kind: "maxPool";
+  /** The input [N,C,H,W]. */
+  readonly x: Tensor<T>;
+  /** The sizes. */
+  readonly geometry: PoolGeometry;
+  /** (fast backend) for each output, the flat index in x of its window's winner, when the
+   * forward pass kept them. */
+  readonly route?: Kept<Int32Array>;
+}
+
+/** The result of `maxPoolForward`: y [N, C, Ho, Wo] and the cache. */
+export type MaxPoolForwardResult<T extends FloatArray = FloatArray> = ForwardResult<
+  T,
+  MaxPoolCache<T>
+>;
+
+/** What `reluBackward` needs: the input, whose sign decides where the gradient passes. */
+export interface ReluCache<T extends FloatArray = FloatArray> {
+  /** What made it. */
+  readonly kind: "relu";
+  /** The input. */
+  readonly x: Tensor<T>;
+}
+
+/** The result of `reluForward`: y (x's shape) and the cache. */
+export type ReluForwardResult<T extends FloatArray = FloatArray> = ForwardResult<T, ReluCache<T>>;

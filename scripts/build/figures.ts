@@ -1,0 +1,645 @@
+// Draws the deterministic figures of docs/ from the library's own functions: the im2col table
+// (im2colTable), how often each input cell is read (col2im of ones) and max-pool gradient
+// routing (maxPoolForward / maxPoolBackward). Nothing here computes what the library computes:
+// every number in a picture comes from a call into ../mod.ts, so a change in the code that
+// changes a picture shows up as a diff.
+//
+//   deno task figures            write docs/figures/*.svg
+//   deno task figures --check    exit 1 if any committed figure differs from what the code draws
+//   deno task figures --from-run runs/small
+//                                copy a training run's curve and first-layer filters (written by
+//                                scripts/train.ts next to its checkpoint) into docs/figures/
+//
+// The output is a pure function of the code (no dates, no randomness, fixed number formatting),
+// so --check can compare bytes.
+
+import {
+  col2im,
+  im2col,
+  type Im2colTable,
+  im2colTable,
+  maxPoolBackward,
+  maxPoolColumns,
+  maxPoolForward,
+  tensor,
+} from "../../mod.ts";
+
+/** One figure: its file name in docs/figures/ and its SVG text. */
+interface Figure {
+  readonly name: string;
+  readonly svg: string;
+}
+
+/** What a grid cell looks like. */
+interface Cell {
+  fill: string;
+  text?: string;
+  color?: string;
+  bold?: boolean;
+  stroke?: string;
+}
+
+const FONT = "ui-monospace, SFMono-Regular, Menlo, Consolas, 'DejaVu Sans Mono', monospace";
+const SANS = "system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', Arial, sans-serif";
+const PAD_FILL = "#e5e7eb";
+const PAD_TEXT = "#9ca3af";
+const INK = "#111827";
+const MUTED = "#4b5563";
+/** Outline colours of highlighted windows, one per window. */
+const WINDOW_COLORS = ["#d97706", "#2563eb", "#059669", "#db2777"];
+
+function esc(s: string): string {
+  return s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+}
+
+/** Numbers as the figures print them: integers plain, others with at most two decimals. */
+function num(v: number): string {
+  if (Object.is(v, -0)) return "0";
+  return Number.isInteger(v) ? String(v) : String(Math.round(v * 100) / 100);
+}
+
+/** A pastel colour per input cell, so the same cell is recognisable wherever the table reads it. */
+function cellColor(k: number): string {
+  const hue = Math.round((k * 137.508) % 360);
+  return `hsl(${hue}, 70%, 86%)`;
+}
+
+function text(
+  x: number,
+  y: number,
+  s: string,
+  opts: { size?: number; anchor?: string; color?: string; bold?: boolean; font?: string } = {},
+): string {
+  const size = opts.size ?? 13;
+  const font = opts.font === undefined ? "" : ` font-family="${opts.font}"`;
+  return `<text x="${num(x)}" y="${num(y)}"${font} font-size="${size}"` +
+    ` text-anchor="${opts.anchor ?? "start"}" fill="${opts.color ?? INK}"` +
+    `${opts.bold ? ' font-weight="bold"' : ""}>${esc(s)}</text>`;
+}
+
+function rect(
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  fill: string,
+  stroke = "#ffffff",
+  strokeWidth = 1,
+): string {
+  return `<rect x="${num(x)}" y="${num(y)}" width="${num(w)}" height="${num(h)}" fill="${fill}"` +
+    ` stroke="${stroke}" stroke-width="${num(strokeWidth)}"/>`;
+}
+
+/** A rows×cols grid of cells of size cw×ch with its top-left corner at (x0, y0). */
+function grid(
+  x0: number,
+  y0: number,
+  rows: number,
+  cols: number,
+  cw: number,
+  ch: number,
+  cell: (r: number, c: number) => Cell,
+  fontSize = 12,
+): string {
+  const out: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const k = cell(r, c);
+      out.push(rect(x0 + c * cw, y0 + r * ch, cw, ch, k.fill, k.stroke ?? "#ffffff"));
+      if (k.text !== undefined) {
+        out.push(text(x0 + (c + 0.5) * cw, y0 + (r + 0.5) * ch + fontSize * 0.36, k.text, {
+          size: fontSize,
+          anchor: "middle",
+          color: k.color ?? INK,
+          bold: k.bold,
+          font: FONT,
+        }));
+      }
+    }
+  }
+  return out.join("\n");
+}
+
+/** An outline around grid cells [r0, r1] × [c0, c1] (inclusive), inset by `inset` pixels. */
+function outline(
+  x0: number,
+  y0: number,
+  cw: number,
+  ch: number,
+  r0: number,
+  c0: number,
+  r1: number,
+  c1: number,
+  color: string,
+  inset = 1.5,
+): string {
+  return `<rect x="${num(x0 + c0 * cw + inset)}" y="${num(y0 + r0 * ch + inset)}"` +
+    ` width="${num((c1 - c0 + 1) * cw - 2 * inset)}" height="${
+      num((r1 - r0 + 1) * ch - 2 * inset)
+    }"` +
+    ` fill="none" stroke="${color}" stroke-width="2.5"/>`;
+}
+
+function svgDoc(width: number, height: number, title: string, body: string[]): string {
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"` +
+    ` viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(title)}"` +
+    ` font-family="${SANS}">`,
+    `<title>${esc(title)}</title>`,
+    rect(0, 0, width, height, "#ffffff", "none", 0),
+    ...body,
+    "</svg>",
+    "",
+  ].join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. The im2col table
+
+/** The geometry of the table figure: x [1,4,4], 3×3 kernel, stride 1, padding 1. */
+const TABLE_GEOMETRY = {
+  channels: 1,
+  height: 4,
+  width: 4,
+  kernel: [3, 3] as [number, number],
+  stride: [1, 1] as [number, number],
+  padding: [1, 1] as [number, number],
+};
+
+/** Output positions whose windows the table figure outlines. */
+const SHOWN_COLUMNS = [0, 6];
+
+function im2colTableFigure(): Figure {
+  const g = TABLE_GEOMETRY;
+  const t: Im2colTable = im2colTable(g);
+  const [kh, kw] = g.kernel, [ph, pw] = g.padding, [sh, sw] = g.stride;
+  const H = g.height, W = g.width, Wo = t.outWidth;
+  const body: string[] = [];
+  const title = `im2col table: x [${g.channels},${H},${W}], kernel ${kh}×${kw}, stride ${sh}, ` +
+    `padding ${ph} → x_col [${t.rows}, ${t.cols}]`;
+  body.push(text(20, 28, title, { size: 16, bold: true }));
+
+  // Left: the padded input, each cell labelled with its flat index into x.
+  const ic = 34, ix = 20, iy = 78;
+  const PH = H + 2 * ph, PW = W + 2 * pw;
+  body.push(text(ix, iy - 22, "x, padded: the flat index of each cell", { size: 13 }));
+  body.push(text(ix, iy - 7, "(grey = padding, reads as 0)", { size: 12, color: MUTED }));
+  body.push(grid(ix, iy, PH, PW, ic, ic, (r, c) => {
+    const h = r - ph, w = c - pw;
+    if (h < 0 || h >= H || w < 0 || w >= W) return { fill: PAD_FILL, text: "·", color: PAD_TEXT };
+    const k = h * W + w;
+    return { fill: cellColor(k), text: String(k) };
+  }, 13));
+  SHOWN_COLUMNS.forEach((p, s) => {
+    const oh = Math.floor(p / Wo), ow = p % Wo;
+    // the window of output (oh, ow) starts at padded cell (oh·sh, ow·sw)
+    const r0 = oh * sh, c0 = ow * sw;
+    body.push(
+      outline(ix, iy, ic, ic, r0, c0, r0 + kh - 1, c0 + kw - 1, WINDOW_COLORS[s], 2 + 3 * s),
+    );
+    body.push(
+      text(ix, iy + PH * ic + 22 + 18 * s, `p = ${p}: the window at (oh, ow) = (${oh}, ${ow})`, {
+        size: 12,
+        color: WINDOW_COLORS[s],
+        bold: true,
+      }),
+    );
+  });
+
+  // Right: the table, t.rows × t.cols, each entry the index it reads or −1.
+  const tw = 30, th = 26, tx = ix + PW * ic + 140, ty = iy;
+  body.push(
+    text(tx, ty - 22, "table.indices as x_col [taps, windows]: entry = flat index of x read", {
+      size: 13,
+    }),
+  );
+  body.push(
+    text(tx, ty - 7, "column p = oh·Wo + ow (one window), row r = (c·kh + i)·kw + j (one tap)", {
+      size: 12,
+      color: MUTED,
+    }),
+  );
+  for (let p = 0; p < t.cols; p++) {
+    body.push(text(tx + (p + 0.5) * tw, ty + t.rows * th + 16, String(p), {
+      size: 11,
+      anchor: "middle",
+      color: MUTED,
+      font: FONT,
+    }));
+  }
+  body.push(text(tx + t.cols * tw / 2, ty + t.rows * th + 34, "p (output position)", {
+    size: 12,
+    anchor: "middle",
+    color: MUTED,
+  }));
+  for (let r = 0; r < t.rows; r++) {
+    const i = Math.floor(r / kw) % kh, j = r % kw;
+    body.push(text(tx - 8, ty + (r + 0.5) * th + 4, `r=${r} (${i},${j})`, {
+      size: 11,
+      anchor: "end",
+      color: MUTED,
+      font: FONT,
+    }));
+  }
+  body.push(grid(tx, ty, t.rows, t.cols, tw, th, (r, p) => {
+    const k = t.indices[r * t.cols + p];
+    return k < 0
+      ? { fill: PAD_FILL, text: "−1", color: PAD_TEXT }
+      : { fill: cellColor(k), text: String(k) };
+  }, 12));
+  SHOWN_COLUMNS.forEach((p, s) => {
+    body.push(outline(tx, ty, tw, th, 0, p, t.rows - 1, p, WINDOW_COLORS[s], 1.5));
+  });
+
+  let pads = 0;
+  for (const k of t.indices) if (k < 0) pads++;
+  const n = t.rows * t.cols;
+  const foot = ty + t.rows * th + 62;
+  body.push(text(
+    tx,
+    foot,
+    `${n} entries = ${t.rows} taps × ${t.cols} windows: ${n - pads} read a cell of x, ` +
+      `${pads} fall in the padding.`,
+    { size: 12 },
+  ));
+  body.push(text(
+    tx,
+    foot + 18,
+    "Same colour = same input cell, read once by every window that covers it.",
+    { size: 12, color: MUTED },
+  ));
+  const width = tx + t.cols * tw + 20;
+  const height = Math.max(foot + 34, iy + PH * ic + 22 + 18 * SHOWN_COLUMNS.length + 10);
+  return { name: "im2col_table.svg", svg: svgDoc(width, height, title, body) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. How many times each input cell is read: col2im of a column matrix of ones
+
+interface MultiplicityCase {
+  readonly H: number;
+  readonly W: number;
+  readonly k: number;
+  readonly s: number;
+  readonly p: number;
+}
+
+const MULTIPLICITY_CASES: readonly MultiplicityCase[] = [
+  { H: 4, W: 4, k: 3, s: 1, p: 1 },
+  { H: 5, W: 5, k: 3, s: 2, p: 0 },
+  { H: 5, W: 5, k: 2, s: 2, p: 0 },
+];
+
+function multiplicityFigure(): Figure {
+  const body: string[] = [];
+  const title =
+    "How many windows read each input cell: col2im(ones) = the multiplicity col2im sums";
+  body.push(text(20, 28, title, { size: 16, bold: true }));
+  body.push(
+    text(
+      20,
+      48,
+      "col2im sends every x_col entry back to the cell it was read from and adds; " +
+        "fed a column matrix of ones it counts the reads.",
+      { size: 12, color: MUTED },
+    ),
+  );
+  const cs = 40, y0 = 110;
+  let x0 = 20, maxH = 0;
+  for (const c of MULTIPLICITY_CASES) {
+    const t = im2colTable({
+      channels: 1,
+      height: c.H,
+      width: c.W,
+      kernel: [c.k, c.k],
+      stride: [c.s, c.s],
+      padding: [c.p, c.p],
+    });
+    const ones = new Float64Array(t.rows * t.cols).fill(1);
+    const counts = col2im(ones, t);
+    let max = 0, total = 0;
+    for (const v of counts) {
+      max = Math.max(max, v);
+      total += v;
+    }
+    const pads = t.rows * t.cols - total;
+    body.push(
+      text(x0, y0 - 34, `x [1,${c.H},${c.W}], kernel ${c.k}×${c.k}, stride ${c.s}, pad ${c.p}`, {
+        size: 13,
+        bold: true,
+      }),
+    );
+    body.push(
+      text(x0, y0 - 16, `x_col [${t.rows}, ${t.cols}]: ${t.outHeight}×${t.outWidth} windows`, {
+        size: 12,
+        color: MUTED,
+      }),
+    );
+    body.push(grid(x0, y0, c.H, c.W, cs, cs, (r, q) => {
+      const v = counts[r * c.W + q];
+      // white (never read) to deep blue (read most)
+      const a = max === 0 ? 0 : v / max;
+      const l = Math.round(97 - 55 * a);
+      return {
+        fill: `hsl(215, 80%, ${l}%)`,
+        text: num(v),
+        color: l < 60 ? "#ffffff" : INK,
+        bold: true,
+        stroke: "#ffffff",
+      };
+    }, 15));
+    const gy = y0 + c.H * cs;
+    body.push(text(x0, gy + 22, `Σ = ${num(total)} reads of x`, { size: 12 }));
+    body.push(
+      text(x0, gy + 40, `+ ${num(pads)} padding entries = ${t.rows * t.cols}`, {
+        size: 12,
+        color: MUTED,
+      }),
+    );
+    let zeros = 0;
+    for (const v of counts) if (v === 0) zeros++;
+    if (zeros > 0) {
+      body.push(
+        text(x0, gy + 58, `${zeros} cells never read (Ho, Wo are floored)`, {
+          size: 12,
+          color: MUTED,
+        }),
+      );
+    }
+    maxH = Math.max(maxH, gy + 70);
+    x0 += Math.max(c.W * cs, 250) + 40;
+  }
+  return { name: "col2im_multiplicity.svg", svg: svgDoc(x0, maxH, title, body) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Max-pool gradient routing
+
+interface PoolCase {
+  readonly label: string;
+  readonly H: number;
+  readonly W: number;
+  readonly size: number;
+  readonly stride: number;
+  readonly x: readonly number[];
+  readonly dy: readonly number[];
+}
+
+const POOL_CASES: readonly PoolCase[] = [
+  {
+    label: "2×2 windows, stride 2 (no overlap): each dy goes to its window's winner",
+    H: 4,
+    W: 4,
+    size: 2,
+    stride: 2,
+    x: [1, 2, 0, 0, 3, 4, 0, 9, 5, 0, 1, 1, 0, 6, 1, 2],
+    dy: [0.5, -1, 2, 1.5],
+  },
+  {
+    label: "2×2 windows, stride 1 (overlap): a cell that wins two windows receives the sum",
+    H: 3,
+    W: 3,
+    size: 2,
+    stride: 1,
+    x: [1, 3, 2, 4, 5, 0, 8, 7, 6],
+    dy: [1, 2, 3, 4],
+  },
+];
+
+function maxPoolFigure(): Figure {
+  const body: string[] = [];
+  const title =
+    "Max-pool backward: dx = addAt(0, route, dy), route = the flat index of each winner";
+  body.push(text(20, 28, title, { size: 16, bold: true }));
+  const cs = 40;
+  let y0 = 92;
+  let width = 0;
+  for (const pc of POOL_CASES) {
+    const x = tensor([1, 1, pc.H, pc.W], pc.x);
+    const { y, cache } = maxPoolForward(x, { size: pc.size, stride: pc.stride });
+    const [, , Ho, Wo] = y.shape;
+    const dy = tensor([1, 1, Ho, Wo], pc.dy);
+    const dx = maxPoolBackward(dy, cache);
+    // route = T[argmax]: the table entry of each window's winning row (layers/max_pool.ts)
+    const table = im2colTable({
+      channels: 1,
+      height: pc.H,
+      width: pc.W,
+      kernel: [pc.size, pc.size],
+      stride: [pc.stride, pc.stride],
+    });
+    const { argmax } = maxPoolColumns(im2col(x.data, table), {
+      rows: table.rows,
+      cols: table.cols,
+    });
+    const route = Array.from(argmax, (r, p) => table.indices[r * table.cols + p]);
+    // which windows each input cell wins
+    const wins: number[][] = Array.from({ length: pc.H * pc.W }, () => []);
+    route.forEach((cellIdx, o) => wins[cellIdx].push(o));
+    body.push(text(20, y0 - 34, pc.label, { size: 13, bold: true }));
+
+    const panels: {
+      title: string;
+      rows: number;
+      cols: number;
+      cell: (r: number, c: number) => Cell;
+    }[] = [
+      {
+        title: "x (winners bold)",
+        rows: pc.H,
+        cols: pc.W,
+        cell: (r, c) => {
+          const k = r * pc.W + c, w = wins[k];
+          return {
+            fill: w.length > 0 ? "#fef3c7" : "#f9fafb",
+            text: num(x.data[k]),
+            bold: w.length > 0,
+            stroke: "#d1d5db",
+          };
+        },
+      },
+      {
+        title: "y = max per window",
+        rows: Ho,
+        cols: Wo,
+        cell: (r, c) => ({ fill: "#f9fafb", text: num(y.data[r * Wo + c]), stroke: "#d1d5db" }),
+      },
+      {
+        title: "dy (given)",
+        rows: Ho,
+        cols: Wo,
+        cell: (r, c) => ({
+          fill: "#f9fafb",
+          text: num(dy.data[r * Wo + c]),
+          color: WINDOW_COLORS[r * Wo + c],
+          bold: true,
+          stroke: "#d1d5db",
+        }),
+      },
+      {
+        title: "dx = maxPoolBackward(dy)",
+        rows: pc.H,
+        cols: pc.W,
+        cell: (r, c) => {
+          const k = r * pc.W + c, w = wins[k];
+          return {
+            fill: w.length > 0 ? "#fef3c7" : "#f9fafb",
+            text: num(dx.data[k]),
+            color: w.length === 1 ? WINDOW_COLORS[w[0]] : w.length > 1 ? INK : PAD_TEXT,
+            bold: w.length > 0,
+            stroke: "#d1d5db",
+          };
+        },
+      },
+    ];
+    let px = 20;
+    const xs: number[] = [];
+    for (const p of panels) {
+      xs.push(px);
+      body.push(text(px, y0 - 12, p.title, { size: 12, color: MUTED }));
+      body.push(grid(px, y0, p.rows, p.cols, cs, cs, p.cell, 14));
+      px += Math.max(p.cols * cs, 150) + 36;
+    }
+    // window outlines on x, and the matching outline on y / dy cells
+    for (let o = 0; o < Ho * Wo; o++) {
+      const oh = Math.floor(o / Wo), ow = o % Wo;
+      const r0 = oh * pc.stride, c0 = ow * pc.stride, color = WINDOW_COLORS[o];
+      const inset = pc.stride < pc.size ? 2 + 2.5 * o : 2;
+      body.push(
+        outline(xs[0], y0, cs, cs, r0, c0, r0 + pc.size - 1, c0 + pc.size - 1, color, inset),
+      );
+      body.push(outline(xs[1], y0, cs, cs, oh, ow, oh, ow, color, 2));
+      body.push(outline(xs[2], y0, cs, cs, oh, ow, oh, ow, color, 2));
+      // the route: an outline on the winning cell of dx
+      const wr = Math.floor(route[o] / pc.W), wc = route[o] % pc.W;
+      body.push(
+        outline(xs[3], y0, cs, cs, wr, wc, wr, wc, color, 2 + 2.5 * wins[route[o]].indexOf(o)),
+      );
+    }
+    // a note on any cell that collected more than one gradient
+    let noteY = y0 + pc.H * cs + 22;
+    wins.forEach((w, k) => {
+      if (w.length > 1) {
+        const parts = w.map((o) => num(dy.data[o])).join(" + ");
+        body.push(text(xs[3], noteY, `dx[${k}] = ${parts} = ${num(dx.data[k])}`, {
+          size: 12,
+          font: FONT,
+        }));
+        noteY += 18;
+      }
+    });
+    width = Math.max(width, px);
+    y0 = Math.max(y0 + pc.H * cs, noteY) + 76;
+  }
+  return { name: "max_pool_routing.svg", svg: svgDoc(Math.max(width, 800), y0 - 40, title, body) };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Every deterministic figure, in the order docs/ uses them. */
+export function figures(): Figure[] {
+  return [im2colTableFigure(), multiplicityFigure(), maxPoolFigure()];
+}
+
+/**
+ * The SVG as `deno fmt` would write it, so the committed figures pass `deno fmt --check` with the
+ * rest of the repository. Runs the same Deno binary with the repository's deno.json (lineWidth).
+ */
+async function formatted(svg: string): Promise<string> {
+  const root = new URL("../../", import.meta.url);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--ext=svg", "-"],
+    cwd: root,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(svg));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  if (code !== 0) {
+    throw new Error(`figures: deno fmt failed on an SVG: ${new TextDecoder().decode(stderr)}`);
+  }
+  return new TextDecoder().decode(stdout);
+}
+
+/** The training run's figures: what scripts/train.ts writes next to its checkpoint, and where
+ * docs/ shows them. They come from a run of minutes, so CI does not redraw them. */
+const RUN_FIGURES: readonly { suffix: string; name: string }[] = [
+  { suffix: ".curve.svg", name: "training_curve.svg" },
+  { suffix: ".filters.svg", name: "learned_filters.svg" },
+];
+
+const USAGE = "usage: figures.ts [--check] | figures.ts --from-run runs/<model>[.safetensors]";
+
+/** Copies a training run's SVGs into docs/figures/ (formatted like every committed file). */
+async function fromRun(base: string, dir: URL): Promise<void> {
+  base = base.replace(/\.safetensors$/, "");
+  for (const { suffix, name } of RUN_FIGURES) {
+    const src = base + suffix;
+    let svg: string;
+    try {
+      svg = await Deno.readTextFile(src);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      console.error(`figures --from-run: ${src} not found; run \`deno task train\` first`);
+      Deno.exit(1);
+    }
+    const out = await formatted(svg);
+    await Deno.writeTextFile(new URL(name, dir), out);
+    console.log(`copied ${src} to docs/figures/${name} (${out.length} bytes)`);
+  }
+}
+
+async function main(): Promise<void> {
+  const args = [...Deno.args];
+  const dir = new URL("../../docs/figures/", import.meta.url);
+  if (args[0] === "--from-run") {
+    if (args.length !== 2) {
+      console.error(USAGE);
+      Deno.exit(2);
+    }
+    await Deno.mkdir(dir, { recursive: true });
+    await fromRun(args[1], dir);
+    return;
+  }
+  const check = args.includes("--check");
+  const unknown = args.filter((a) => a !== "--check");
+  if (unknown.length > 0) {
+    console.error(`figures: unknown argument(s) ${unknown.join(" ")}; ${USAGE}`);
+    Deno.exit(2);
+  }
+  if (!check) await Deno.mkdir(dir, { recursive: true });
+  const stale: string[] = [];
+  for (const figure of figures()) {
+    const f = { name: figure.name, svg: await formatted(figure.svg) };
+    const url = new URL(f.name, dir);
+    const path = `docs/figures/${f.name}`;
+    if (check) {
+      let old: string | undefined;
+      try {
+        old = await Deno.readTextFile(url);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+      if (old !== f.svg) {
+        stale.push(path);
+        console.error(`figures --check: ${path} ${old === undefined ? "is missing" : "differs"}`);
+      } else {
+        console.log(`figures --check: ${path} up to date (${f.svg.length} bytes)`);
+      }
+    } else {
+      await Deno.writeTextFile(url, f.svg);
+      console.log(`wrote ${path} (${f.svg.length} bytes)`);
+    }
+  }
+  if (stale.length > 0) {
+    console.error(
+      `figures --check: ${stale.length} figure(s) out of date; run \`deno task figures\` and commit`,
+    );
+    Deno.exit(1);
+  }
+}
+
+if (import.meta.main) await main();

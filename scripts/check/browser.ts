@@ -1,0 +1,304 @@
+// The browser bundle (npm/browser/convprop.min.js) in headless Chromium: a page served from
+// 127.0.0.1 imports it as an ES module, runs conv forward/backward (float64 and float32), a seeded
+// Conv2D layer and a conv → relu → maxpool → fc → softmax cross-entropy step, and every number
+// must equal what the same calls give in Deno from the TypeScript sources. Then the README's
+// browser snippets run on the same server with their CDN URL pointed at the local bundle.
+// Run after `deno task build:npm`: deno task test:browser
+//
+// Tolerance: none; results must be bitwise equal. Both sides run the same JavaScript operations
+// in the same order (the minifier does not reorder arithmetic), IEEE-754 double arithmetic is
+// deterministic, float32 rounding happens at the same typed-array stores, and V8 (in Deno and in
+// Chromium) computes Math.exp/Math.log with the same fdlibm port on every platform. Any
+// difference is a bundling or runtime bug, not rounding.
+//
+// The network is closed: Chromium runs without background networking, sync, component updates
+// or QUIC, and every request that is not to the local server is aborted and fails the run.
+// Chromium: Debian's /usr/bin/chromium (or $CHROMIUM_PATH); .ci/run installs it when missing.
+
+import { chromium } from "playwright-core";
+import { extname, join, normalize } from "node:path";
+import * as convprop from "../../mod.ts";
+import {
+  BROWSER_BUNDLE,
+  fail,
+  gzipSize,
+  kb,
+  main,
+  NPM_DIR,
+  NPM_METADATA,
+  ROOT,
+  step,
+} from "../build/_npm_common.ts";
+
+const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox", // root in a container: the setuid sandbox is unavailable
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-default-apps",
+  "--disable-extensions",
+  "--disable-dev-shm-usage",
+];
+
+interface Arr {
+  shape: number[];
+  data: number[];
+}
+interface Input {
+  x: Arr;
+  w: Arr;
+  b: Arr;
+  dy: Arr;
+  fcW: Arr;
+  fcB: Arr;
+  labels: number[];
+  stride: [number, number];
+  padding: [number, number];
+}
+
+/**
+ * The calls compared. It runs in Deno, and as source text in the page, so it uses nothing but
+ * its arguments (no outer names).
+ */
+function compute(cp: typeof convprop, input: Input): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  const opts = { stride: input.stride, padding: input.padding };
+  for (const Type of [Float64Array, Float32Array]) {
+    const t = (a: Arr) => ({ shape: a.shape, data: Type.from(a.data) as Float64Array });
+    const tag = Type.name;
+    const fwd = cp.convForward(t(input.x), t(input.w), t(input.b), opts);
+    const bwd = cp.convBackward(t(input.dy), fwd.cache);
+    out[`${tag} convForward y`] = Array.from(fwd.y.data);
+    out[`${tag} convBackward dx`] = Array.from(bwd.dx.data);
+    out[`${tag} convBackward dw`] = Array.from(bwd.dw.data);
+    out[`${tag} convBackward db`] = Array.from(bwd.db.data);
+    out[`${tag} types`] = [fwd.y.data instanceof Type ? 1 : 0, bwd.dx.data instanceof Type ? 1 : 0];
+  }
+
+  // The layer class with its default float32 and a seeded He-normal initialisation.
+  const layer = new cp.Conv2D({
+    inChannels: input.x.shape[1],
+    outChannels: input.w.shape[0],
+    size: [input.w.shape[2], input.w.shape[3]],
+    ...opts,
+    rng: cp.mulberry32(7),
+  });
+  const f32 = (a: Arr) => ({ shape: a.shape, data: Float32Array.from(a.data) });
+  out["Conv2D forward"] = Array.from(layer.forward(f32(input.x)).data);
+  out["Conv2D backward dx"] = Array.from(layer.backward(f32(input.dy)).data);
+  for (const p of layer.params()) {
+    out[`Conv2D ${p.name}`] = Array.from(p.value.data);
+    out[`Conv2D d${p.name}`] = Array.from(p.grad.data);
+  }
+
+  // One training step's forward and backward through every layer kind, float64.
+  const f64 = (a: Arr) => ({ shape: a.shape, data: Float64Array.from(a.data) });
+  const conv = cp.convForward(f64(input.x), f64(input.w), f64(input.b), opts);
+  const relu = cp.reluForward(conv.y);
+  const pool = cp.maxPoolForward(relu.y, { size: 2 });
+  const fc = cp.fcForward(pool.y, f64(input.fcW), f64(input.fcB));
+  const ce = cp.softmaxCrossEntropy(fc.y, input.labels);
+  const dfc = cp.fcBackward(ce.dlogits, fc.cache);
+  const dpool = cp.maxPoolBackward(dfc.dx, pool.cache);
+  const drelu = cp.reluBackward(dpool, relu.cache);
+  const dconv = cp.convBackward(drelu, conv.cache);
+  out["chain loss"] = [ce.loss];
+  out["chain dlogits"] = Array.from(ce.dlogits.data);
+  out["chain fc dw"] = Array.from(dfc.dw.data);
+  out["chain conv dw"] = Array.from(dconv.dw.data);
+  out["chain conv dx"] = Array.from(dconv.dx.data);
+  return out;
+}
+
+/** Deterministic inputs: uniform in [-1, 1) from the library's own seeded generator. */
+function makeInput(): Input {
+  const rng = convprop.mulberry32(2024);
+  const arr = (shape: number[]): Arr => ({
+    shape,
+    data: Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => 2 * rng() - 1),
+  });
+  // x [2,3,7,6], w [4,3,3,2], stride [2,1], padding [1,2] -> y [2,4,4,9]; pool 2 -> [2,4,2,4]
+  const stride: [number, number] = [2, 1], padding: [number, number] = [1, 2];
+  return {
+    x: arr([2, 3, 7, 6]),
+    w: arr([4, 3, 3, 2]),
+    b: arr([4]),
+    dy: arr([2, 4, 4, 9]),
+    fcW: arr([5, 32]),
+    fcB: arr([5]),
+    labels: [1, 3],
+    stride,
+    padding,
+  };
+}
+
+const TEST_PAGE = `<!doctype html>
+<html><head><meta charset="utf-8"><title>convprop browser check</title></head>
+<body><script type="module">
+import * as convprop from "/${BROWSER_BUNDLE}";
+window.convprop = convprop;
+document.title = "ready";
+</script></body></html>`;
+
+/** The ```html blocks of README.md that load the browser bundle, pointed at the local server. */
+function readmePages(): { html: string; line: number }[] {
+  const text = Deno.readTextFileSync(join(ROOT, "README.md"));
+  const pages = [];
+  const url = new RegExp(
+    `https?://[^"'\\s]+/${NPM_METADATA.name}(@[^/"'\\s]*)?/${BROWSER_BUNDLE.replace(".", "\\.")}`,
+    "g",
+  );
+  for (const m of text.matchAll(/^```html[^\n]*\n([\s\S]*?)^```/gm)) {
+    if (!url.test(m[1])) continue;
+    pages.push({
+      html: m[1].replace(url, `/${BROWSER_BUNDLE}`),
+      line: text.slice(0, m.index).split("\n").length,
+    });
+  }
+  return pages;
+}
+
+const MIME: Record<string, string> = {
+  ".js": "text/javascript; charset=utf-8",
+  ".map": "application/json",
+  ".ts": "text/plain; charset=utf-8",
+  ".html": "text/html; charset=utf-8",
+};
+
+await main("test:browser", async () => {
+  step("bundle");
+  let bundle: Uint8Array;
+  try {
+    bundle = Deno.readFileSync(join(NPM_DIR, BROWSER_BUNDLE));
+  } catch {
+    fail(`npm/${BROWSER_BUNDLE} is missing: run \`deno task build:npm\` first`);
+  }
+  console.log(
+    `npm/${BROWSER_BUNDLE}: ${kb(bundle.byteLength)} minified, ` +
+      `${kb(await gzipSize(bundle))} gzipped`,
+  );
+  try {
+    Deno.statSync(CHROMIUM);
+  } catch {
+    fail(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  }
+
+  const pages = new Map<string, string>([["/index.html", TEST_PAGE]]);
+  const readme = readmePages();
+  readme.forEach((p, i) => pages.set(`/readme-${i}.html`, p.html));
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const path = new URL(req.url).pathname;
+    const page = pages.get(path);
+    if (page !== undefined) {
+      return new Response(page, { headers: { "content-type": MIME[".html"] } });
+    }
+    const file = normalize(path).replace(/^\/+/, "");
+    if (file.startsWith("..")) return new Response("forbidden", { status: 403 });
+    try {
+      return new Response(Deno.readFileSync(join(NPM_DIR, file)), {
+        headers: { "content-type": MIME[extname(file)] ?? "application/octet-stream" },
+      });
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  const origin = `http://127.0.0.1:${server.addr.port}`;
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 60_000,
+  });
+  try {
+    step(`Chromium ${browser.version()} (headless, closed network), page at ${origin}`);
+    const context = await browser.newContext({ serviceWorkers: "block" });
+    const outside: string[] = [];
+    await context.route("**/*", (route) => {
+      if (route.request().url().startsWith(`${origin}/`)) return route.continue();
+      outside.push(route.request().url());
+      return route.abort("blockedbyclient");
+    });
+    const page = await context.newPage();
+    page.setDefaultTimeout(60_000);
+    const errors: string[] = [];
+    const logs: string[] = [];
+    page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(`console.error: ${m.text()}`);
+      else logs.push(m.text());
+    });
+    page.on("requestfailed", (r) => errors.push(`request failed: ${r.url()}`));
+
+    await page.goto(`${origin}/index.html`);
+    await page.waitForFunction('document.title === "ready"');
+    const keys = await page.evaluate("Object.keys(window.convprop).sort()") as string[];
+    const denoKeys = Object.keys(convprop).sort();
+    if (JSON.stringify(keys) !== JSON.stringify(denoKeys)) {
+      fail(`the bundle exports ${keys.join(",")}\nbut mod.ts exports ${denoKeys.join(",")}`);
+    }
+    console.log(
+      `the bundle loads as an ES module and exports the same ${keys.length} names as mod.ts`,
+    );
+
+    step("the same calls in Chromium (bundle) and in Deno (sources)");
+    const input = makeInput();
+    const inBrowser = await page.evaluate(
+      `(${compute.toString()})(window.convprop, ${JSON.stringify(input)})`,
+    ) as Record<string, number[]>;
+    const inDeno = compute(convprop, input);
+    for (const tag of ["Float64Array", "Float32Array"]) {
+      if (inDeno[`${tag} types`].join() !== "1,1") {
+        fail(`${tag} outputs changed array type in Deno`);
+      }
+    }
+    let numbers = 0;
+    for (const [name, want] of Object.entries(inDeno)) {
+      const got = inBrowser[name];
+      if (!got || got.length !== want.length) {
+        fail(`${name}: browser gave ${got?.length} numbers, Deno ${want.length}`);
+      }
+      let worst = 0, at = -1;
+      for (let i = 0; i < want.length; i++) {
+        if (!Object.is(got[i], want[i])) {
+          const d = Math.abs(got[i] - want[i]);
+          if (!(d <= worst)) [worst, at] = [d, i];
+        }
+      }
+      if (at >= 0) {
+        fail(`${name}[${at}]: browser ${got[at]} vs Deno ${want[at]} (|diff| ${worst})`);
+      }
+      console.log(`${name.padEnd(28)} ${String(want.length).padStart(4)} numbers, bitwise equal`);
+      numbers += want.length;
+    }
+    if (Object.keys(inBrowser).length !== Object.keys(inDeno).length) fail("result sets differ");
+    console.log(
+      `${numbers} numbers in ${Object.keys(inDeno).length} arrays: browser = Deno exactly`,
+    );
+
+    step("README.md: the browser snippets, with the CDN URL pointed at the local bundle");
+    if (readme.length === 0) {
+      fail(
+        `README.md has no \`\`\`html snippet loading .../${NPM_METADATA.name}@.../${BROWSER_BUNDLE}`,
+      );
+    }
+    for (const [i, p] of readme.entries()) {
+      logs.length = 0;
+      await page.goto(`${origin}/readme-${i}.html`, { waitUntil: "networkidle" });
+      await page.waitForFunction('document.readyState === "complete"');
+      if (errors.length > 0) break;
+      if (logs.length === 0) fail(`README.md line ${p.line}: the snippet logged nothing`);
+      console.log(`README.md line ${p.line}: ran, logged:\n  ${logs.join("\n  ")}`);
+    }
+    if (errors.length > 0) fail(`the browser reported errors:\n${errors.join("\n")}`);
+    if (outside.length > 0) fail(`requests left 127.0.0.1:\n${outside.join("\n")}`);
+    console.log("no page errors, no console errors, no request outside 127.0.0.1");
+  } finally {
+    await browser.close();
+    await server.shutdown();
+  }
+});

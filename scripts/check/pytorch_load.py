@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""Load a convprop checkpoint in PyTorch and print its predictions on the first MNIST test images.
+
+Run by scripts/check/pytorch_load.ts, which compares these predictions with convprop's own; run it
+with the Debian Python that has torch (NOT the pyenv `python3`):
+
+    /usr/bin/python3 scripts/check/pytorch_load.py CHECKPOINT IMAGES_IDX COUNT
+
+The file is read the way any safetensors reader reads it (8-byte little-endian header length,
+JSON header, raw little-endian data), with numpy only, so this also shows the format is standard
+(Debian has no python3-safetensors). The network is rebuilt as a torch.nn.Sequential from the
+layer list in the metadata, its state dict loaded with strict=True (every name and shape must
+match), and run in eval mode on the images normalised with the checkpoint's mean and std.
+Prints one JSON object: {"probs": [[...10 floats...], ...], "torch": version}.
+"""
+
+import json
+import struct
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+DTYPES = {"F32": "<f4", "F64": "<f8"}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n].decode("utf-8"))
+    meta = header.pop("__metadata__", {})
+    data = raw[8 + n :]
+    tensors = {}
+    for name, info in header.items():
+        begin, end = info["data_offsets"]
+        arr = np.frombuffer(data[begin:end], dtype=DTYPES[info["dtype"]]).reshape(info["shape"])
+        tensors[name] = torch.from_numpy(arr.copy())
+    return tensors, meta
+
+
+def build(spec):
+    layers = []
+    for s in spec:
+        t = s["type"]
+        if t == "conv":
+            layers.append(
+                nn.Conv2d(
+                    s["inChannels"],
+                    s["outChannels"],
+                    s.get("size", s.get("kernelSize")),  # convprop 0.1 wrote kernelSize
+                    stride=s.get("stride", 1),
+                    padding=s.get("padding", 0),
+                )
+            )
+        elif t == "relu":
+            layers.append(nn.ReLU())
+        elif t == "maxpool":
+            layers.append(nn.MaxPool2d(s["size"], stride=s.get("stride", s["size"])))
+        elif t == "flatten":
+            layers.append(nn.Flatten())
+        elif t == "fc":
+            layers.append(nn.Linear(s["inFeatures"], s["outFeatures"]))
+        elif t == "dropout":
+            layers.append(nn.Dropout(s["p"]))
+        else:
+            raise SystemExit(f"unknown layer type {t!r}")
+    return nn.Sequential(*layers)
+
+
+def read_images(path, count):
+    with open(path, "rb") as f:
+        raw = f.read()
+    magic, n, rows, cols = struct.unpack(">IIII", raw[:16])
+    if magic != 0x00000803:
+        raise SystemExit(f"{path}: not an IDX uint8 3-D file (magic {magic:#010x})")
+    pixels = np.frombuffer(raw[16 : 16 + count * rows * cols], dtype=np.uint8)
+    return pixels.reshape(count, 1, rows, cols)
+
+
+def main():
+    path, images_path, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    tensors, meta = read_safetensors(path)
+    model = build(json.loads(meta["convprop.layers"]))
+    model.load_state_dict(tensors, strict=True)
+    model.eval()
+    norm = json.loads(meta["convprop.normalization"])
+    x = (read_images(images_path, count).astype(np.float32) / 255 - norm["mean"]) / norm["std"]
+    with torch.no_grad():
+        probs = torch.softmax(model(torch.from_numpy(x.astype(np.float32))), dim=1)
+    print(json.dumps({"probs": probs.tolist(), "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()
