@@ -11,7 +11,7 @@
  *
  * Memory. WebAssembly code can only touch its own linear memory, so every call copies in and out.
  * Copy-in: each block of op(A) is packed (kernels/fast/gemm_pack.ts), or copied with one memcpy
- * from the panels `packA` made once; each block of op(B) is copied with one memcpy when it is a
+ * from the panels `packOpA` made once; each block of op(B) is copied with one memcpy when it is a
  * contiguous range of B, row by row when B's rows are contiguous and long, or packed otherwise;
  * each C block is copied in only when its old value is needed (beta ≠ 0, or a later k block
  * adding to the earlier ones). Copy-out: each C block after the kernel has written it. C blocks
@@ -246,7 +246,7 @@ export function gemmSimd(
       const bstep = rowMajorB ? ldb * 4 : NR * 4, bpanel = rowMajorB ? NR * 4 : kc * NR * 4;
       const bt = p0 === 0 ? beta : 1;
       // ic: one row block of op(A) at a time (MC tall), kept in L2 for the kernel: packed now,
-      // or copied from the panels packA made (block (p0, ic) starts at p0·mPad + ic·kc).
+      // or copied from the panels packOpA made (block (p0, ic) starts at p0·mPad + ic·kc).
       for (let ic = 0; ic < m; ic += mcMax) {
         const mc = Math.min(mcMax, m - ic), mcPad = roundUp(mc, MR);
         let ablock = pa; // where the kernel reads this A block
