@@ -16,6 +16,7 @@ import {
   fcForward,
   FullyConnected,
   getBackend,
+  im2colTable,
   MaxPool2D,
   maxPoolBackward,
   maxPoolForward,
@@ -188,4 +189,48 @@ Deno.test("ReLU is exact at ±Infinity, ±0 and NaN", () => {
     data: new Float64Array([Infinity, -Infinity, 1, NaN, Infinity, -Infinity]),
   };
   assertEquals(Array.from(reluBackward(dy, cache).data, (v) => v + 0), [0, -Infinity, 0, 0, 0, 0]);
+});
+
+Deno.test("no table a caller holds can change a later call's result (either backend)", () => {
+  // im2colTable builds a new table for the caller; the fast path's cached tables are never
+  // handed out (caches keep the geometry). Vandalise every table a caller can reach, then check
+  // that convolutions and pools of the same geometry still compute what they did.
+  const x = rand([2, 3, 7, 7]), w = rand([4, 3, 3, 3]), b = rand([4]), dy = rand([2, 4, 4, 4]);
+  const opts = { stride: 2, padding: 1 };
+  for (const backend of ["fast", "reference"] as const) {
+    const before = getBackend();
+    setBackend(backend);
+    try {
+      const first = convForward(x, w, b, opts);
+      const g1 = convBackward(dy, first.cache);
+      const p1 = maxPoolForward(x, { size: 2 });
+      const t = im2colTable({
+        channels: 3,
+        height: 7,
+        width: 7,
+        kernel: [3, 3],
+        stride: [2, 2],
+        padding: [1, 1],
+      });
+      t.indices.fill(0);
+      im2colTable({ channels: 1, height: 7, width: 7, kernel: [2, 2], stride: [2, 2] }).indices
+        .fill(3);
+      for (const v of Object.values(first.cache)) {
+        if (v !== null && typeof v === "object" && "indices" in v) {
+          (v as { indices: Int32Array }).indices.fill(0);
+        }
+      }
+      const again = convForward(x, w, b, opts);
+      assertEquals(again.y.data, first.y.data, `${backend}: y`);
+      assertEquals(convBackward(dy, again.cache).dw.data, g1.dw.data, `${backend}: dw`);
+      assertEquals(
+        convBackward(dy, first.cache).dx.data,
+        g1.dx.data,
+        `${backend}: dx, first cache`,
+      );
+      assertEquals(maxPoolForward(x, { size: 2 }).y.data, p1.y.data, `${backend}: pool`);
+    } finally {
+      setBackend(before);
+    }
+  }
 });
