@@ -1,6 +1,9 @@
 /**
- * ReLU, y = max(0, x), and its gradient dx = dy · [x > 0]: the reference form. (The fast
- * backend's layers/fast/relu.ts computes the same numbers without a branch per element.)
+ * ReLU, y = max(0, x), and its gradient dx = dy · [x > 0], with PyTorch's numbers to the sign of
+ * zero: a negative input gives +0, while −0 and NaN pass through (`torch.relu` is a clamp at 0);
+ * the gradient is +0 wherever x ≤ 0, and dy elsewhere, at a NaN input too (PyTorch's
+ * `threshold_backward`). The reference form; the fast backend's layers/fast/relu.ts runs the same
+ * loops into a workspace's arrays.
  *
  * @module
  */
@@ -11,7 +14,8 @@ import { reluArgs, reluBackwardArgs } from "./_args.ts";
 import type { BackwardOptions, ForwardOptions, ReluCache, ReluForwardResult } from "./types.ts";
 
 /**
- * y = max(0, x) elementwise (NaN stays NaN, as in PyTorch).
+ * y = max(0, x) elementwise, as PyTorch computes it: negative inputs give +0, NaN and −0 pass
+ * through.
  *
  * @param x Any tensor.
  * @param opts `training` and `workspace`, hints for the fast backend (ignored here).
@@ -33,12 +37,13 @@ export function reluForward<T extends FloatArray>(
 ): ReluForwardResult<T> {
   reluArgs("reluForward", x, opts);
   const y = zerosLike(x.data, x.data.length);
-  for (let i = 0; i < y.length; i++) y[i] = Math.max(x.data[i], 0); // y = max(0, x); NaN stays
+  for (let i = 0; i < y.length; i++) y[i] = x.data[i] < 0 ? 0 : x.data[i]; // y = max(0, x)
   return { y: { shape: [...x.shape], data: y }, cache: { kind: "relu", x } };
 }
 
 /**
- * dx = dy where x > 0, else 0 (the subgradient at 0 is taken as 0, as PyTorch does).
+ * dx = dy where x > 0, else 0 (the subgradient at 0 is taken as 0, and a NaN input passes dy,
+ * as in PyTorch).
  *
  * @param dy dL/dy, y's shape.
  * @param cache The cache from {@link reluForward}.
@@ -63,6 +68,6 @@ export function reluBackward<T extends FloatArray>(
 ): Tensor<T> {
   reluBackwardArgs("reluBackward", dy, cache, opts);
   const x = cache.x.data, dx = zerosLike(x, x.length);
-  for (let i = 0; i < dx.length; i++) dx[i] = x[i] > 0 ? dy.data[i] : 0; // dx = dy · [x > 0]
+  for (let i = 0; i < dx.length; i++) dx[i] = x[i] <= 0 ? 0 : dy.data[i]; // dx = dy · [x > 0]
   return { shape: [...cache.x.shape], data: dx };
 }

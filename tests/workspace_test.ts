@@ -180,15 +180,32 @@ Deno.test("layer classes reuse their workspaces and still compute the same numbe
   }
 });
 
-Deno.test("ReLU is exact at ±Infinity, ±0 and NaN", () => {
-  const x = { shape: [6], data: new Float64Array([-Infinity, Infinity, NaN, -0, 0, -2]) };
-  const { y, cache } = reluForward(x);
-  assertEquals(Array.from(y.data, (v) => v + 0), [0, Infinity, NaN, 0, 0, 0]);
-  const dy = {
-    shape: [6],
-    data: new Float64Array([Infinity, -Infinity, 1, NaN, Infinity, -Infinity]),
-  };
-  assertEquals(Array.from(reluBackward(dy, cache).data, (v) => v + 0), [0, -Infinity, 0, 0, 0, 0]);
+Deno.test("ReLU gives PyTorch's numbers, to the sign of zero, on both backends", () => {
+  // torch.relu(torch.tensor([-inf, inf, nan, -0., 0., -2., 3.])) and its gradient for
+  // dy = [-5, -inf, 1, -5, -5, -5, -0.] (python3-torch 1.13): +0 for a negative input, −0 and
+  // NaN pass through; the gradient is +0 wherever x ≤ 0 and dy itself elsewhere, NaN included
+  const sign = (a: ArrayLike<number>) => Array.from(a, (v) => Object.is(v, -0) ? "-0" : String(v));
+  for (const backend of ["fast", "reference"] as const) {
+    const before = getBackend();
+    setBackend(backend);
+    try {
+      const x = { shape: [7], data: new Float64Array([-Infinity, Infinity, NaN, -0, 0, -2, 3]) };
+      const { y, cache } = reluForward(x);
+      assertEquals(sign(y.data), ["0", "Infinity", "NaN", "-0", "0", "0", "3"], backend);
+      const dy = { shape: [7], data: new Float64Array([-5, -Infinity, 1, -5, -5, -5, -0]) };
+      assertEquals(sign(reluBackward(dy, cache).data), [
+        "0",
+        "-Infinity",
+        "1",
+        "0",
+        "0",
+        "0",
+        "-0",
+      ]);
+    } finally {
+      setBackend(before);
+    }
+  }
 });
 
 Deno.test("no table a caller holds can change a later call's result (either backend)", () => {
