@@ -98,7 +98,15 @@ export type { DropoutOptions } from "./layers/dropout.ts";
 export { Dropout } from "./layers/dropout.ts";
 export { SoftmaxCrossEntropy } from "./network/loss.ts";
 export type { BuildOptions, LayerSpec } from "./network/models.ts";
-export { buildNetwork, LENET5, lenet5, MODELS, SMALL_NET, smallNet } from "./network/models.ts";
+export {
+  buildNetwork,
+  LENET5,
+  lenet5,
+  MODELS,
+  SMALL_NET,
+  smallNet,
+  specShapes,
+} from "./network/models.ts";
 export { Sequential } from "./network/sequential.ts";
 export type { Optimizer } from "./optim/optimizer.ts";
 export type { SGDOptions } from "./optim/sgd.ts";
@@ -118,7 +126,7 @@ export type {
   SafetensorsFile,
 } from "./io/safetensors.ts";
 export { crc32, CRC32_KEY, decodeSafetensors, encodeSafetensors } from "./io/safetensors.ts";
-export type { CheckpointInfo, RestoredCheckpoint } from "./io/checkpoint.ts";
+export type { CheckpointInfo, RestoredCheckpoint, RestoreOptions } from "./io/checkpoint.ts";
 export {
   CHECKPOINT_KEYS,
   encodeCheckpoint,

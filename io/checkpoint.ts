@@ -10,7 +10,7 @@
  */
 
 import type { Normalization } from "../data/batches.ts";
-import { buildNetwork, type LayerSpec } from "../network/models.ts";
+import { buildNetwork, type LayerSpec, specShapes } from "../network/models.ts";
 import type { Sequential } from "../network/sequential.ts";
 import {
   CRC32_KEY,
@@ -51,6 +51,13 @@ export interface CheckpointInfo {
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
+/** Options of {@link restoreCheckpoint}. */
+export interface RestoreOptions {
+  /** The element type of the rebuilt network; default the file's: float64 if it holds any F64
+   * tensor, else float32. A float64 value beyond float32's range refuses "float32". */
+  dtype?: "float32" | "float64";
+}
+
 /** A network rebuilt from a checkpoint. */
 export interface RestoredCheckpoint {
   /** The network, with the checkpoint's weights, in evaluation mode. */
@@ -69,8 +76,8 @@ export interface RestoredCheckpoint {
  * @param net The network.
  * @param info Its layer list, input normalisation, name and any extra metadata.
  * @returns The file's bytes.
- * @throws {RangeError} If `norm` is not finite with a positive std, or an extra metadata key
- *   collides with one convprop writes.
+ * @throws {RangeError} If `norm` is not finite with a positive std, an extra metadata key
+ *   collides with one convprop writes, or a weight is NaN or infinite.
  *
  * @example Save, change the weights, load: exactly the saved values come back
  * ```ts
@@ -105,6 +112,15 @@ export function encodeCheckpoint(net: Sequential, info: CheckpointInfo): Uint8Ar
   metadata[CHECKPOINT_KEYS.model] = info.model ?? "custom";
   metadata[CHECKPOINT_KEYS.layers] = JSON.stringify(info.spec);
   metadata[CHECKPOINT_KEYS.normalization] = JSON.stringify({ mean, std });
+  for (const p of net.params()) {
+    const i = p.value.data.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) {
+      throw new RangeError(
+        `encodeCheckpoint: "${p.name}" holds ${p.value.data[i]} at index ${i}: non-finite ` +
+          `weights (a diverged run?) would make a checkpoint that no one can load`,
+      );
+    }
+  }
   const tensors = new Map(net.params().map((p) => [p.name, p.value]));
   return encodeSafetensors(tensors, { metadata });
 }
@@ -121,7 +137,7 @@ export function encodeCheckpoint(net: Sequential, info: CheckpointInfo): Uint8Ar
  * @returns The file's metadata.
  * @throws {RangeError} If the file is truncated or corrupted (see {@link decodeSafetensors}; a
  *   file with convprop metadata must carry its checksum), a parameter is missing or extra, a
- *   shape differs, or a value is NaN or infinite.
+ *   shape differs, a value is NaN or infinite, or a float64 value does not fit a float32 model.
  *
  * @example A checkpoint of another architecture is refused, and nothing changes
  * ```ts
@@ -144,7 +160,7 @@ export function loadCheckpoint(
   name = "the checkpoint",
 ): Record<string, string> {
   const file = decodeCheckpoint(bytes, name);
-  loadTensors(net, file, name);
+  loadTensors("loadCheckpoint", net, file, name);
   return file.metadata;
 }
 
@@ -161,8 +177,7 @@ function decodeCheckpoint(bytes: Uint8Array, name: string): SafetensorsFile {
 }
 
 /** Checks every tensor against the network's parameters, then copies them all. */
-function loadTensors(net: Sequential, file: SafetensorsFile, name: string): void {
-  const fn = "loadCheckpoint";
+function loadTensors(fn: string, net: Sequential, file: SafetensorsFile, name: string): void {
   const params = net.params();
   const wanted = new Set(params.map((p) => p.name));
   const missing = params.filter((p) => !file.tensors.has(p.name)).map((p) => p.name);
@@ -193,19 +208,33 @@ function loadTensors(net: Sequential, file: SafetensorsFile, name: string): void
         `${fn}: ${name}: "${p.name}" holds ${t.data[bad]} at index ${bad}: corrupted weights`,
       );
     }
+    if (p.value.data instanceof Float32Array && t.data instanceof Float64Array) {
+      // a float64 value beyond float32's range would become ±Infinity in a float32 model
+      const over = t.data.findIndex((v) => !Number.isFinite(Math.fround(v)));
+      if (over >= 0) {
+        throw new RangeError(
+          `${fn}: ${name}: "${p.name}" holds ${t.data[over]} at index ${over}, beyond float32's ` +
+            `range: load it into a float64 model`,
+        );
+      }
+    }
   }
   for (const p of params) p.value.data.set(file.tensors.get(p.name)!.data);
 }
 
 /**
  * Rebuilds a network from a checkpoint alone: the layer list and normalisation from its
- * metadata, then the weights (checked as {@link loadCheckpoint} checks them).
+ * metadata, then the weights (checked as {@link loadCheckpoint} checks them). The file's tensors
+ * must be exactly the parameters its layer list asks for, shape for shape, which is checked
+ * before the network is built; the network is float64 when the file holds float64 weights.
  *
  * @param bytes The checkpoint file.
  * @param name What to call the file in error messages.
+ * @param opts `dtype`: the network's element type (default the file's).
  * @returns The network (in evaluation mode), its layer list, normalisation and metadata.
  * @throws {RangeError} If the metadata lacks or garbles the layer list or normalisation, the
- *   layer list is invalid, or as {@link loadCheckpoint}.
+ *   layer list is invalid or asks for other tensors than the file has, or as
+ *   {@link loadCheckpoint}.
  *
  * @example
  * ```ts
@@ -221,8 +250,15 @@ function loadTensors(net: Sequential, file: SafetensorsFile, name: string): void
  * assertEquals(restored.net.predict(x).data, net.predict(x).data);
  * ```
  */
-export function restoreCheckpoint(bytes: Uint8Array, name = "the checkpoint"): RestoredCheckpoint {
+export function restoreCheckpoint(
+  bytes: Uint8Array,
+  name = "the checkpoint",
+  opts: RestoreOptions = {},
+): RestoredCheckpoint {
   const fn = "restoreCheckpoint";
+  if (opts.dtype !== undefined && opts.dtype !== "float32" && opts.dtype !== "float64") {
+    throw new RangeError(`${fn}: opts.dtype must be "float32" or "float64", got ${opts.dtype}`);
+  }
   const file = decodeCheckpoint(bytes, name);
   const { metadata } = file;
   function parse(key: string): unknown {
@@ -250,13 +286,35 @@ export function restoreCheckpoint(bytes: Uint8Array, name = "the checkpoint"): R
   ) {
     throw new RangeError(`${fn}: ${name}: the normalisation ${JSON.stringify(norm)} is invalid`);
   }
+  // the parameters the layer list asks for must be the file's tensors, shape for shape, before
+  // anything is built: a small file must not make a huge network
+  const shapes = specShapes(spec as LayerSpec[]);
+  if (shapes !== null) {
+    const names = shapes.map((p) => p.name), inFile = [...file.tensors.keys()];
+    for (const p of shapes) {
+      const t = file.tensors.get(p.name);
+      if (t === undefined || t.shape.join() !== p.shape.join()) {
+        throw new RangeError(
+          `${fn}: ${name}: its layer list asks for "${p.name}" [${p.shape.join(",")}] but the ` +
+            `file ${t === undefined ? "has no such tensor" : `has [${t.shape.join(",")}]`}`,
+        );
+      }
+    }
+    const extra = inFile.filter((k) => !names.includes(k));
+    if (extra.length > 0) {
+      throw new RangeError(`${fn}: ${name}: tensors its layer list has no place for: ${extra}`);
+    }
+  }
+  // float64 when the file holds float64 weights (or when asked), so nothing is narrowed
+  const f64 = [...file.tensors.values()].some((t) => t.data instanceof Float64Array);
+  const dtype = opts.dtype ?? (f64 ? "float64" : "float32");
   let net: Sequential;
   try {
-    net = buildNetwork(spec as LayerSpec[]);
+    net = buildNetwork(spec as LayerSpec[], { dtype });
   } catch (e) {
     throw new RangeError(`${fn}: ${name}: its layer list does not build: ${(e as Error).message}`);
   }
-  loadTensors(net, file, name);
+  loadTensors(fn, net, file, name);
   net.eval();
   return {
     net,

@@ -95,7 +95,14 @@ Deno.test("a checkpoint of another shape, or with missing or extra tensors, is r
 Deno.test("non-finite weights are refused even in a well-formed file", () => {
   const bad = smallNet({ seed: 4 });
   bad.params()[2].value.data[7] = NaN;
-  const bytes = encodeCheckpoint(bad, { spec: SMALL_NET, norm });
+  // convprop does not write such a file (a diverged run's weights) ...
+  assertThrows(
+    () => encodeCheckpoint(bad, { spec: SMALL_NET, norm }),
+    RangeError,
+    'encodeCheckpoint: "3.weight" holds NaN at index 7',
+  );
+  // ... and refuses one that another writer made
+  const bytes = encodeSafetensors(new Map(bad.params().map((p) => [p.name, p.value])));
   const net = smallNet({ seed: 5 });
   const before = snapshot(net);
   assertThrows(() => loadCheckpoint(net, bytes), RangeError, '"3.weight" holds NaN at index 7');

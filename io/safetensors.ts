@@ -126,6 +126,9 @@ export function encodeSafetensors(
   opts: EncodeSafetensorsOptions = {},
 ): Uint8Array {
   const fn = "encodeSafetensors";
+  if (typeof tensors !== "object" || tensors === null) {
+    throw new TypeError(`${fn}: tensors must be a Map or an object of tensors, got ${tensors}`);
+  }
   const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
   const header: Record<string, unknown> = {};
   let offset = 0;
@@ -186,6 +189,37 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** The first key that appears twice in one object of a valid JSON text, or null. */
+function duplicateKey(text: string): string | null {
+  const objects: (Set<string> | null)[] = []; // one entry per open object (a set) or array (null)
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      const keys = objects[objects.length - 1];
+      if (expectKey && keys) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string; // "a" and "\u0061" are one key
+        if (keys.has(key)) return key;
+        keys.add(key);
+      }
+      expectKey = false;
+      i = j;
+    } else if (c === "{") {
+      objects.push(new Set());
+      expectKey = true;
+    } else if (c === "[") {
+      objects.push(null);
+    } else if (c === "}" || c === "]") {
+      objects.pop();
+    } else if (c === ",") {
+      expectKey = objects[objects.length - 1] instanceof Set;
+    }
+  }
+  return null;
+}
+
 /**
  * Decodes a safetensors file holding F32 and F64 tensors, checking its structure and (when the
  * metadata has one, or always with `requireChecksum`) the CRC-32 of its header and data. The
@@ -198,7 +232,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * @throws {RangeError} If the file is truncated (shorter than its header length, its header, or
  *   its data), its header is not UTF-8 JSON of the safetensors form, a dtype is not F32 or F64, a
  *   tensor's byte range does not match its shape, the ranges do not tile the data exactly, bytes
- *   follow the data, or the CRC-32 differs from the one recorded (or is missing but required).
+ *   follow the data, a key appears twice in one object, or the CRC-32 differs from the one
+ *   recorded (or is missing but required).
  *
  * @example A truncated file and a flipped bit are refused
  * ```ts
@@ -241,15 +276,23 @@ export function decodeSafetensors(
       } follow`,
     );
   }
-  let header: unknown;
+  let header: unknown, text: string;
   try {
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n));
     if (!text.startsWith("{")) throw new Error("it does not start with '{'");
     header = JSON.parse(text);
   } catch (e) {
     throw new RangeError(
       `${where}: the header is not valid UTF-8 JSON (${(e as Error).message}): corrupted, or not ` +
         `a safetensors file`,
+    );
+  }
+  // JSON.parse keeps the last of two equal keys, and the checksum covers the header as parsed:
+  // a duplicate would pass unseen
+  const dup = duplicateKey(text);
+  if (dup !== null) {
+    throw new RangeError(
+      `${where}: the header has the key ${JSON.stringify(dup)} twice: corrupted`,
     );
   }
   if (!isObject(header)) throw new RangeError(`${where}: the header is not a JSON object`);

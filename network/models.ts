@@ -116,6 +116,43 @@ export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}
 }
 
 /**
+ * The parameters {@link buildNetwork} would give a layer list, by name and shape, without making
+ * them: what a checkpoint's tensors must be before anything as large is allocated.
+ *
+ * @param spec The layers, input first.
+ * @returns One `{ name, shape }` per parameter, in order (`"<index>.weight"`, `"<index>.bias"`),
+ *   or null when a layer's sizes are not positive integers (`buildNetwork` then says why).
+ *
+ * @example
+ * ```ts
+ * import { specShapes } from "./models.ts";
+ * import { assertEquals } from "@std/assert";
+ * const shapes = specShapes([{ type: "conv", inChannels: 1, outChannels: 4, size: 3 }, { type: "relu" }]);
+ * assertEquals(shapes, [{ name: "0.weight", shape: [4, 1, 3, 3] }, { name: "0.bias", shape: [4] }]);
+ * ```
+ */
+export function specShapes(
+  spec: readonly LayerSpec[],
+): { name: string; shape: number[] }[] | null {
+  if (!Array.isArray(spec)) return null;
+  const out: { name: string; shape: number[] }[] = [];
+  const sizes = (...v: unknown[]) => v.every((n) => Number.isInteger(n) && (n as number) > 0);
+  for (const [i, s] of spec.entries()) {
+    if (s?.type === "conv") {
+      const k = s.size ?? (s as { kernelSize?: number }).kernelSize;
+      if (!sizes(s.inChannels, s.outChannels, k)) return null;
+      out.push({ name: `${i}.weight`, shape: [s.outChannels, s.inChannels, k!, k!] });
+      out.push({ name: `${i}.bias`, shape: [s.outChannels] });
+    } else if (s?.type === "fc") {
+      if (!sizes(s.inFeatures, s.outFeatures)) return null;
+      out.push({ name: `${i}.weight`, shape: [s.outFeatures, s.inFeatures] });
+      out.push({ name: `${i}.bias`, shape: [s.outFeatures] });
+    }
+  }
+  return out;
+}
+
+/**
  * The default network, small enough to train one epoch over the 60,000 MNIST images in well under
  * two minutes on one CPU core, and above 98.8% test accuracy after that one epoch:
  * conv 5×5 1→24 pad 2, ReLU, max-pool 2 (28→28→14); conv 5×5 24→64, ReLU, max-pool 2
