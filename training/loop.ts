@@ -11,6 +11,7 @@ import type { Tensor } from "../tensor.ts";
 import type { Rng } from "../random.ts";
 import { SoftmaxCrossEntropy } from "../network/loss.ts";
 import type { Sequential } from "../network/sequential.ts";
+import type { Param } from "../layers/layer.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import type { LrSchedule } from "../optim/schedule.ts";
 import type { LabelledImages } from "../data/idx.ts";
@@ -78,6 +79,20 @@ export interface Evaluation {
   readonly confusion: Uint32Array;
 }
 
+/** The first parameter entry that is NaN or ±Infinity, or null. */
+function firstNonFinite(
+  params: readonly Param[],
+): { name: string; index: number; value: number } | null {
+  for (const p of params) {
+    const d = p.value.data;
+    for (let i = 0; i < d.length; i++) {
+      // x − x is 0 for every finite x and NaN for NaN and ±Infinity: one test, no branch per kind
+      if (d[i] - d[i] !== 0) return { name: p.name, index: i, value: d[i] };
+    }
+  }
+  return null;
+}
+
 /** The argmax of each row of logits [N, K]; ties go to the lower class. */
 function argmaxRows(logits: Tensor, out: Uint8Array | Int32Array): void {
   const [N, K] = logits.shape;
@@ -98,8 +113,9 @@ function argmaxRows(logits: Tensor, out: Uint8Array | Int32Array): void {
  * @param opts Batch size, normalisation, shuffling (and shifting) source, random shifts,
  *   optimiser, schedule, callback.
  * @returns Mean loss and accuracy over the epoch.
- * @throws {Error} If the loss becomes NaN or infinite (training diverged; the message gives the
- *   batch and learning rate), or as the layers and optimiser throw.
+ * @throws {Error} If the loss, or after a step any parameter, becomes NaN or infinite (training
+ *   diverged; the message gives the step, the learning rate and the parameter), or as the layers
+ *   and optimiser throw.
  *
  * @example A linear classifier learns to tell dark images from bright ones
  * ```ts
@@ -131,6 +147,7 @@ export function trainEpoch(
   const batches = Math.ceil(set.count / batchSize);
   let batch = 0, samples = 0, lossSum = 0, correct = 0;
   let predicted = new Uint8Array(batchSize);
+  const params = net.params();
   net.train();
   for (const { x, labels } of miniBatches(set, { batchSize, norm, rng, shift })) {
     batch++;
@@ -149,6 +166,16 @@ export function trainEpoch(
     }
     net.backwardParams(ce.backward()); // the input is data: no dL/dx for the first layer
     optimizer.step();
+    // a step can overflow the weights even from a finite loss (the last step of a run would
+    // otherwise go unchecked): every parameter is checked after every step
+    const bad = firstNonFinite(params);
+    if (bad !== null) {
+      throw new Error(
+        `trainEpoch: after step ${batch} of ${batches} (lr ${optimizer.lr}) parameter ` +
+          `"${bad.name}" holds ${bad.value} at index ${bad.index}: training diverged; try a ` +
+          `smaller learning rate`,
+      );
+    }
     samples += B;
     lossSum += loss * B;
     onBatch?.({
@@ -175,6 +202,7 @@ export function trainEpoch(
  * @returns Loss, accuracy, error count and confusion matrix.
  * @throws {RangeError} If the output has a number of classes other than `classes`, or as the
  *   layers throw.
+ * @throws {Error} If the loss is not finite (the network's outputs overflow).
  *
  * @example
  * ```ts
@@ -221,6 +249,12 @@ export function evaluate(
     }
   } finally {
     if (was) net.train();
+  }
+  if (!Number.isFinite(lossSum)) {
+    throw new Error(
+      `evaluate: the loss is ${lossSum / count} over ${count} images: the network's outputs are ` +
+        `not finite numbers (weights that overflow?), so the evaluation means nothing`,
+    );
   }
   return {
     loss: lossSum / count,
