@@ -195,3 +195,11 @@ export function checkOut<T extends FloatArray>(
   }
   return out as T;
 }
+
+/** Throws unless a constructor's options are an object (a forgotten argument gives a clear
+ * message, not "cannot read properties of undefined"). */
+export function checkObject(fn: string, name: string, value: unknown, example: string): void {
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError(`${fn}: ${name} must be an object, as ${example}; got ${describe(value)}`);
+  }
+}

@@ -35,6 +35,7 @@ export interface Tensor<T extends FloatArray = FloatArray> {
  * @returns A tensor holding `data` (not copied when it is already a Float32Array or Float64Array).
  * @throws {RangeError} If `data.length` is not the product of `shape` or a size is not a
  *   non-negative integer.
+ * @throws {TypeError} If `shape` is not an array or `data` not array-like.
  *
  * @example
  * ```ts
@@ -49,6 +50,12 @@ export function tensor<T extends FloatArray = Float64Array>(
   shape: readonly number[],
   data: T | ArrayLike<number>,
 ): Tensor<T> {
+  if (!Array.isArray(shape)) {
+    throw new TypeError(`tensor: shape must be an array of sizes, got ${JSON.stringify(shape)}`);
+  }
+  if (typeof data !== "object" || data === null || typeof data.length !== "number") {
+    throw new TypeError(`tensor: data must be an array of numbers, got ${typeof data}`);
+  }
   let size = 1;
   for (const s of shape) {
     if (!Number.isInteger(s) || s < 0) {

@@ -58,6 +58,14 @@ export function gemmArgs<T extends FloatArray>(
   if (typeof opts !== "object" || opts === null) {
     throw new TypeError(`${fn}: opts must be an object, got ${describe(opts)}`);
   }
+  for (const key of Object.keys(opts)) {
+    if (!["transA", "transB", "alpha", "beta", "out"].includes(key)) {
+      throw new TypeError(
+        `${fn}: unknown option "${key}" (its options are transA, transB, alpha, beta, out)` +
+          (key === "backend" ? '; the backend is chosen by setBackend("reference" | "fast")' : ""),
+      );
+    }
+  }
   checkMatrix(fn, "a", a);
   checkMatrix(fn, "b", b);
   const transA = opts.transA ?? false, transB = opts.transB ?? false;

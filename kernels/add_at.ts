@@ -5,6 +5,7 @@
  */
 
 import type { FloatArray } from "../tensor.ts";
+import { overlaps } from "../_validate.ts";
 
 /**
  * target[indices[t]] += values[t] for every t, with repeated indices accumulating (unlike
@@ -17,7 +18,8 @@ import type { FloatArray } from "../tensor.ts";
  * @param indices Where each value goes: integers in [0, target.length), or negative to skip.
  * @param values The values to add; same length as `indices`.
  * @returns Nothing; `target` is updated.
- * @throws {RangeError} If the lengths differ or an index is not an integer or ≥ target.length.
+ * @throws {RangeError} If the lengths differ, an index is not an integer or ≥ target.length, or
+ *   `values` or `indices` shares memory with `target`.
  * @throws {TypeError} If `target` is not a Float32Array or Float64Array.
  *
  * @example Repeats accumulate; −1 is skipped
@@ -38,6 +40,13 @@ export function addAt(
     throw new TypeError("addAt: target must be a Float32Array or Float64Array");
   }
   const n = indices.length, size = target.length;
+  for (const [name, a] of [["values", values], ["indices", indices]] as const) {
+    if (ArrayBuffer.isView(a) && overlaps(a, target)) {
+      // numpy's add.at reads each value as it goes, so a value already added into would be
+      // read changed: refused rather than depending on the order
+      throw new RangeError(`addAt: ${name} shares memory with target; pass a copy`);
+    }
+  }
   if (values.length !== n) {
     throw new RangeError(
       `addAt: indices has ${n} entries but values has ${values.length}; they must match`,

@@ -74,6 +74,16 @@ export function outputSize(n: number, k: number, stride: number, pad: number): n
   return Math.floor((n + 2 * pad - k) / stride) + 1;
 }
 
+/** A geometry's `[rows, cols]` pair, as given. */
+function checkPair(name: string, v: unknown): readonly [number, number] {
+  if (!Array.isArray(v) || v.length !== 2) {
+    throw new TypeError(
+      `im2colTable: ${name} must be a [rows, cols] pair, got ${JSON.stringify(v)}`,
+    );
+  }
+  return v as [number, number];
+}
+
 function checkSize(name: string, v: number, min: number): void {
   if (!Number.isInteger(v) || v < min) {
     throw new RangeError(
@@ -91,8 +101,9 @@ function checkSize(name: string, v: number, min: number): void {
  *
  * @param geometry Input [C,H,W], kernel [kh,kw], stride [sh,sw], padding [ph,pw].
  * @returns The table and the sizes it implies.
- * @throws {RangeError} If a size is not a positive integer (padding: non-negative), or the
- *   kernel is larger than the padded input.
+ * @throws {RangeError} If a size is not a positive integer (padding: non-negative), the kernel is
+ *   larger than the padded input, or the table would have more than 2²⁹ entries.
+ * @throws {TypeError} If the geometry is not an object, or kernel, stride or padding not a pair.
  *
  * @example A 1×3×3 input, 2×2 kernel, padding 1: a 4×16 table with −1 in the padding
  * ```ts
@@ -107,10 +118,16 @@ function checkSize(name: string, v: number, min: number): void {
  * ```
  */
 export function im2colTable(geometry: Im2colGeometry): Im2colTable {
-  const { channels: C, height: H, width: W, kernel } = geometry;
-  const [kh, kw] = kernel;
-  const [sh, sw] = geometry.stride ?? [1, 1];
-  const [ph, pw] = geometry.padding ?? [0, 0];
+  if (typeof geometry !== "object" || geometry === null) {
+    throw new TypeError(
+      `im2colTable: geometry must be an object as { channels, height, width, kernel: [kh, kw] }, ` +
+        `got ${describe(geometry)}`,
+    );
+  }
+  const { channels: C, height: H, width: W } = geometry;
+  const [kh, kw] = checkPair("kernel", geometry.kernel);
+  const [sh, sw] = geometry.stride === undefined ? [1, 1] : checkPair("stride", geometry.stride);
+  const [ph, pw] = geometry.padding === undefined ? [0, 0] : checkPair("padding", geometry.padding);
   checkSize("channels", C, 1);
   checkSize("height", H, 1);
   checkSize("width", W, 1);
@@ -128,6 +145,12 @@ export function im2colTable(geometry: Im2colGeometry): Im2colTable {
   }
   const Ho = outputSize(H, kh, sh, ph), Wo = outputSize(W, kw, sw, pw);
   const rows = C * kh * kw, cols = Ho * Wo;
+  if (rows * cols > 2 ** 29) {
+    throw new RangeError(
+      `im2colTable: the table [${rows},${cols}] would have more than 2^29 entries ` +
+        `(input [${C},${H},${W}], kernel [${kh},${kw}], stride [${sh},${sw}], padding [${ph},${pw}])`,
+    );
+  }
   const indices = new Int32Array(rows * cols);
   // row r = (c·kh + i)·kw + j is one kernel tap; column p = oh·Wo + ow is one output position
   for (let c = 0; c < C; c++) {

@@ -26,12 +26,53 @@ import type {
   ReluCache,
 } from "./types.ts";
 
-/** Checks the options every call shares: an object (or nothing), `training` and `inputGradient`
- * booleans, `workspace` a Workspace. Returns the options object. */
+/** The options of each layer function, so a misspelt or outdated one is refused, not ignored. */
+const OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  convForward: ["stride", "padding", "training", "workspace"],
+  convBackward: ["inputGradient", "workspace"],
+  fcForward: ["training", "workspace"],
+  fcBackward: ["inputGradient", "workspace"],
+  maxPoolForward: ["size", "stride", "training", "workspace"],
+  maxPoolBackward: ["workspace"],
+  reluForward: ["training", "workspace"],
+  reluBackward: ["workspace"],
+};
+
+/** The buffer options of convprop 0.1, which a workspace replaced. */
+const BUFFERS = ["out", "dx", "dw", "db", "columns", "route"];
+
+/** The largest array a layer call allocates, in elements: 2²⁹, 2 GiB of float32. A geometry
+ * that needs a larger output or im2col table is refused before anything is allocated. */
+export const MAX_ELEMENTS = 2 ** 29;
+
+/** Throws unless `count` elements (of `what`) fit the bound. */
+export function checkSize(fn: string, what: string, count: number, shapes: string): void {
+  if (count > MAX_ELEMENTS) {
+    throw new RangeError(
+      `${fn}: ${what} would have ${
+        count.toExponential(3)
+      } elements, more than the ${MAX_ELEMENTS} ` +
+        `(2^29) a call allocates ${shapes}`,
+    );
+  }
+}
+
+/** Checks the options every call shares: an object (or nothing) of the function's own options
+ * only, `training` and `inputGradient` booleans, `workspace` a Workspace. Returns it. */
 export function checkOptions<O extends object>(fn: string, opts: O | undefined): O {
   if (opts === undefined) return {} as O;
   if (typeof opts !== "object" || opts === null) {
     throw new TypeError(`${fn}: opts must be an object, got ${describe(opts)}`);
+  }
+  const known = OPTIONS[fn] ?? [];
+  for (const key of Object.keys(opts)) {
+    if (known.includes(key)) continue;
+    const hint = BUFFERS.includes(key)
+      ? "; convprop 0.1's buffers are now a workspace: pass { workspace: new Workspace() }"
+      : "";
+    throw new TypeError(
+      `${fn}: unknown option "${key}" (its options are ${known.join(", ")})${hint}`,
+    );
   }
   const o = opts as { training?: unknown; inputGradient?: unknown; workspace?: unknown };
   for (const key of ["training", "inputGradient"] as const) {
@@ -82,6 +123,9 @@ export function convArgs(
     );
   }
   const Ho = outputSize(H, kh, stride[0], ph), Wo = outputSize(W, kw, stride[1], pw);
+  const ctx = `${shapes}, stride [${stride}], padding [${padding}]`;
+  checkSize(fn, `y [${N},${D},${Ho},${Wo}]`, N * D * Ho * Wo, ctx);
+  checkSize(fn, `the im2col table [${C * kh * kw},${Ho * Wo}]`, C * kh * kw * Ho * Wo, ctx);
   return { N, C, H, W, D, kh, kw, stride, padding, Ho, Wo, K: C * kh * kw, P: Ho * Wo };
 }
 
@@ -231,6 +275,7 @@ export function poolArgs(
     throw new RangeError(`${fn}: size [${kh},${kw}] (the window) is larger than the input ${ctx}`);
   }
   const Ho = outputSize(H, kh, stride[0], 0), Wo = outputSize(W, kw, stride[1], 0);
+  checkSize(fn, `the im2col table [${kh * kw},${Ho * Wo}]`, kh * kw * Ho * Wo, ctx);
   return { N, C, H, W, kh, kw, stride, Ho, Wo };
 }
 

@@ -6,7 +6,7 @@
  */
 
 import type { Tensor } from "../tensor.ts";
-import { pairOption, zerosLike } from "../_validate.ts";
+import { checkObject, pairOption, zerosLike } from "../_validate.ts";
 import { heNormal, mulberry32, type Rng } from "../random.ts";
 import { convBackward, convForward } from "../backend.ts";
 import { type Layer, type Param, param } from "./layer.ts";
@@ -70,9 +70,10 @@ export class Conv2D implements Layer {
    *
    * @param opts Channels, kernel size, stride, padding, dtype and the random source.
    * @throws {RangeError} If a size is not a positive integer.
-   * @throws {TypeError} If `size` is missing.
+   * @throws {TypeError} If `opts` is not an object or `size` is missing.
    */
   constructor(opts: Conv2DOptions) {
+    checkObject("Conv2D", "opts", opts, "{ inChannels: 1, outChannels: 8, size: 3 }");
     const { inChannels: C, outChannels: D } = opts;
     if (opts.size === undefined) {
       throw new TypeError(

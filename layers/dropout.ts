@@ -11,6 +11,7 @@ import type { FloatArray, Tensor } from "../tensor.ts";
 import type { Layer, Param } from "./layer.ts";
 import { mulberry32, type Rng } from "../random.ts";
 import { Workspace } from "./workspace.ts";
+import { checkObject, checkShapeEquals, checkTensor } from "../_validate.ts";
 
 /** Options of {@link Dropout}. */
 export interface DropoutOptions {
@@ -50,6 +51,7 @@ export class Dropout implements Layer {
   training = true;
   #rng: Rng;
   #mask: FloatArray | undefined; // 0 or 1/(1 − p) per element; undefined after an eval forward
+  #shape: readonly number[] | undefined; // the last forward's input shape
   #ws = new Workspace(); // the mask, y and dx, reused from call to call
 
   /**
@@ -59,6 +61,7 @@ export class Dropout implements Layer {
    * @throws {RangeError} If p is not in [0, 1).
    */
   constructor(opts: DropoutOptions) {
+    checkObject("Dropout", "opts", opts, "{ p: 0.5 }");
     if (!(typeof opts.p === "number" && opts.p >= 0 && opts.p < 1)) {
       throw new RangeError(`Dropout: p must be a number in [0, 1), got ${opts.p}`);
     }
@@ -73,6 +76,8 @@ export class Dropout implements Layer {
    * @returns x with elements zeroed and scaled (training), or x itself (evaluation).
    */
   forward(x: Tensor): Tensor {
+    checkTensor("Dropout.forward", "x", x);
+    this.#shape = [...x.shape];
     if (!this.training || this.p === 0) {
       this.#mask = undefined;
       return x;
@@ -96,13 +101,11 @@ export class Dropout implements Layer {
    * @throws {RangeError} If dy's size differs from the last forward's input.
    */
   backward(dy: Tensor): Tensor {
+    if (this.#shape === undefined) throw new Error("Dropout.backward: call forward first");
+    checkTensor("Dropout.backward", "dy", dy);
+    checkShapeEquals("Dropout.backward", "dy", dy, this.#shape, "x");
     const mask = this.#mask;
     if (mask === undefined) return dy;
-    if (dy.data.length !== mask.length) {
-      throw new RangeError(
-        `Dropout.backward: dy has ${dy.data.length} elements but the last input had ${mask.length}`,
-      );
-    }
     const dx = this.#ws.floats("dx", dy.data, mask.length, [dy.data, mask]);
     for (let i = 0; i < mask.length; i++) dx[i] = dy.data[i] * mask[i];
     return { shape: [...dy.shape], data: dx };

@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { Tensor } from "../tensor.ts";
+import { sizeOf, type Tensor } from "../tensor.ts";
+import { checkShapeEquals, checkTensor } from "../_validate.ts";
 import type { Layer, Param } from "./layer.ts";
 
 /**
@@ -35,15 +36,14 @@ export class Flatten implements Layer {
    *
    * @param x Input [N, ...], at least 1-D.
    * @returns The same data as [N, K].
-   * @throws {RangeError} If x has no dimensions.
+   * @throws {RangeError} If x has no dimensions, or its data does not fit its shape.
+   * @throws {TypeError} If x is not a tensor.
    */
   forward(x: Tensor): Tensor {
-    if (!Array.isArray(x?.shape) || x.shape.length < 1) {
-      throw new RangeError("Flatten.forward: x must have at least one dimension (the batch)");
-    }
+    checkTensor("Flatten.forward", "x", x, { min: 1 });
     this.#shape = [...x.shape];
     const N = x.shape[0];
-    return { shape: [N, N === 0 ? 0 : x.data.length / N], data: x.data };
+    return { shape: [N, x.data.length / N], data: x.data };
   }
 
   /**
@@ -52,17 +52,13 @@ export class Flatten implements Layer {
    * @param dy dL/dy [N, K].
    * @returns dL/dx in x's shape (the same data).
    * @throws {Error} If called before `forward`.
-   * @throws {RangeError} If dy does not have x's number of elements.
+   * @throws {RangeError} If dy is not the shape the forward pass returned.
    */
   backward(dy: Tensor): Tensor {
     if (this.#shape === undefined) throw new Error("Flatten.backward: call forward first");
-    const size = this.#shape.reduce((a, b) => a * b, 1);
-    if (dy.data.length !== size) {
-      throw new RangeError(
-        `Flatten.backward: dy has ${dy.data.length} elements but x [${this.#shape.join(",")}] ` +
-          `has ${size}`,
-      );
-    }
+    checkTensor("Flatten.backward", "dy", dy);
+    const N = this.#shape[0];
+    checkShapeEquals("Flatten.backward", "dy", dy, [N, sizeOf(this.#shape) / N], "y");
     return { shape: [...this.#shape], data: dy.data };
   }
 

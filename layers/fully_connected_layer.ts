@@ -6,7 +6,7 @@
  */
 
 import type { Tensor } from "../tensor.ts";
-import { zerosLike } from "../_validate.ts";
+import { checkObject, zerosLike } from "../_validate.ts";
 import { heNormal, mulberry32, type Rng } from "../random.ts";
 import { fcBackward, fcForward } from "../backend.ts";
 import { type Layer, type Param, param } from "./layer.ts";
@@ -59,8 +59,10 @@ export class FullyConnected implements Layer {
    *
    * @param opts Sizes, dtype and the random source.
    * @throws {RangeError} If a size is not a positive integer.
+   * @throws {TypeError} If `opts` is not an object.
    */
   constructor(opts: FullyConnectedOptions) {
+    checkObject("FullyConnected", "opts", opts, "{ inFeatures: 800, outFeatures: 10 }");
     const { inFeatures: K, outFeatures: D } = opts;
     for (const [name, v] of [["inFeatures", K], ["outFeatures", D]] as const) {
       if (!Number.isInteger(v) || v < 1) {

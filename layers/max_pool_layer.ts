@@ -6,7 +6,7 @@
  */
 
 import type { Tensor } from "../tensor.ts";
-import { pairOption } from "../_validate.ts";
+import { checkObject, pairOption } from "../_validate.ts";
 import { maxPoolBackward, maxPoolForward } from "../backend.ts";
 import type { Layer, Param } from "./layer.ts";
 import type { MaxPoolCache, MaxPoolOptions } from "./types.ts";
@@ -48,8 +48,13 @@ export class MaxPool2D implements Layer {
    *
    * @param opts Window `size` and `stride` (default `size`).
    * @throws {RangeError} If a size or stride is not a positive integer.
+   * @throws {TypeError} If `opts` is not an object or has no `size`.
    */
   constructor(opts: MaxPoolOptions) {
+    checkObject("MaxPool2D", "opts", opts, "{ size: 2 }");
+    if (opts.size === undefined) {
+      throw new TypeError("MaxPool2D: opts.size (the window, as { size: 2 }) is required");
+    }
     pairOption("MaxPool2D", "size", opts.size, 1, [1, 1]);
     pairOption("MaxPool2D", "stride", opts.stride, 1, [1, 1]);
     this.options = { size: opts.size, stride: opts.stride };

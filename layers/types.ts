@@ -12,6 +12,13 @@
  * - `workspace`: where the fast backend may keep and reuse its arrays from call to call
  *   (layers/workspace.ts); results then live there until the next call with that workspace.
  *
+ * Ownership: a cache refers to the forward pass's inputs (x, and w for the layers with weights);
+ * it does not copy them, as PyTorch saves tensors for backward rather than copies. From the
+ * forward pass until its backward pass those arrays belong to the cache: change x or w in
+ * between and the backward pass differentiates the changed numbers, so dw (and dx) silently
+ * change. PyTorch counts versions of a saved tensor and refuses; convprop does not check, so
+ * copy an input you mean to change (an optimiser steps w after backward, which is in order).
+ *
  * @module
  */
 
@@ -43,7 +50,8 @@ export interface ParamBackwardOptions extends BackwardOptions {
 export interface ForwardResult<T extends FloatArray, C> {
   /** The output. */
   readonly y: Tensor<T>;
-  /** For the backward pass; treat it as opaque. */
+  /** For the backward pass; treat it as opaque. It refers to the inputs, which must not change
+   * until the backward pass (see the module's ownership rule). */
   readonly cache: C;
 }
 

@@ -62,7 +62,8 @@ export class Sequential implements Layer {
    *
    * @param layers The layers, input first (at least one).
    * @throws {TypeError} If a layer lacks forward, backward or params.
-   * @throws {RangeError} If `layers` is empty.
+   * @throws {RangeError} If `layers` is empty, or one object appears twice (a layer keeps its
+   *   last forward pass for backward).
    */
   constructor(layers: readonly Layer[]) {
     if (!Array.isArray(layers) || layers.length === 0) {
@@ -74,6 +75,15 @@ export class Sequential implements Layer {
         typeof l.params !== "function"
       ) {
         throw new TypeError(`Sequential: layers[${i}] is not a Layer (forward, backward, params)`);
+      }
+      const first = layers.indexOf(l);
+      if (first < i) {
+        // a layer keeps the cache of its last forward pass: a second use would overwrite the
+        // first's, and backward would send the wrong gradients through it
+        throw new RangeError(
+          `Sequential: layers[${i}] is the same ${l.kind} object as layers[${first}]; a layer ` +
+            `keeps its last forward pass for backward, so give each place its own instance`,
+        );
       }
     }
     this.layers = [...layers];

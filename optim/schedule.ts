@@ -10,6 +10,13 @@ import { checkHyper } from "./_check.ts";
 /** A learning rate for each step t = 0, 1, 2, .... */
 export type LrSchedule = (step: number) => number;
 
+/** Checks a schedule's argument: the optimizer's step count, a non-negative integer. */
+function checkStep(fn: string, step: number): void {
+  if (!Number.isInteger(step) || step < 0) {
+    throw new RangeError(`${fn}: step must be a non-negative integer (steps taken), got ${step}`);
+  }
+}
+
 /** Options of {@link cosineSchedule}. */
 export interface CosineScheduleOptions {
   /** The peak learning rate. */
@@ -59,6 +66,7 @@ export function cosineSchedule(opts: CosineScheduleOptions): LrSchedule {
     );
   }
   return function cosine(step: number): number {
+    checkStep(fn, step);
     if (step < warmupSteps) return lr * (step + 1) / warmupSteps;
     const s = Math.min(step - warmupSteps, totalSteps - warmupSteps);
     return minLr + (lr - minLr) * (1 + Math.cos(Math.PI * s / (totalSteps - warmupSteps))) / 2;
@@ -102,6 +110,7 @@ export function stepSchedule(opts: StepScheduleOptions): LrSchedule {
     throw new RangeError(`${fn}: stepSize must be a positive integer, got ${stepSize}`);
   }
   return function stepDecay(step: number): number {
+    checkStep(fn, step);
     return lr * gamma ** Math.floor(step / stepSize);
   };
 }

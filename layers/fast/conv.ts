@@ -22,7 +22,7 @@
  */
 
 import type { FloatArray, Tensor } from "../../tensor.ts";
-import { convArgs, convBackwardArgs, convTableGeometry } from "../_args.ts";
+import { convArgs, convBackwardArgs, convTableGeometry, MAX_ELEMENTS } from "../_args.ts";
 import { Workspace } from "../workspace.ts";
 import type {
   ConvCache,
@@ -101,7 +101,10 @@ export function convForwardChecked<T extends FloatArray>(
   // x [N,C,H,W], w [D,C,kh,kw], b [D] -> y [N,D,Ho,Wo]
   const { N, C, H, W, D, K, P } = g, CHW = C * H * W;
   const table = fastTable(convTableGeometry(g)), ws = opts.workspace ?? new Workspace();
-  const keep = opts.workspace !== undefined && opts.training !== false && !table.identity;
+  // every sample's x_col is kept for the backward pass only while the batch's fit the bound of
+  // one allocation (beyond it, the backward pass gathers each sample's again)
+  const keep = opts.workspace !== undefined && opts.training !== false && !table.identity &&
+    N * K * P <= MAX_ELEMENTS;
   const inputs = [x.data, w.data, b.data];
   const y = ws.floats("y", x.data, N * D * P, inputs);
   const w_col = matrix(w.data, D, K); // [D, K]: w as stored
