@@ -5,10 +5,10 @@
 //
 // Deno only (file system); the library modules it uses run anywhere.
 
-import { parseArgs } from "node:util";
 import { restoreCheckpoint } from "../io/checkpoint.ts";
 import { evaluate } from "../training/loop.ts";
-import { loadMnist } from "./_mnist.ts";
+import { loadMnistTest } from "./_mnist.ts";
+import { integerFlag, parseFlags, pathFlag, UsageError } from "./_cli.ts";
 import { confusionRows, confusionTable, duration, percent } from "./_report.ts";
 
 const USAGE = `Evaluate a saved convprop model on the MNIST test set.
@@ -20,31 +20,21 @@ Usage: deno task evaluate --load FILE [options]
   --json               print one JSON summary line on stdout (everything else goes to stderr)
   --help               this text`;
 
-class UsageError extends Error {}
-
 async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      load: { type: "string" },
-      "batch-size": { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean" },
-    },
-    strict: true,
-    allowPositionals: false,
+  const values = parseFlags(args, {
+    load: { type: "string" },
+    "batch-size": { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean" },
   });
   if (values.help) {
     console.log(USAGE);
     return;
   }
   if (values.load === undefined) throw new UsageError("--load FILE is required");
-  const batchSize = values["batch-size"] === undefined ? 500 : Number(values["batch-size"]);
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new UsageError(`--batch-size must be a positive integer, got "${values["batch-size"]}"`);
-  }
+  const path = pathFlag("load", values.load, "");
+  const batchSize = integerFlag("batch-size", values["batch-size"], 500, { min: 1 });
   const say = values.json ? console.error : console.log;
-  const path = values.load;
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -62,7 +52,7 @@ async function main(args: string[]): Promise<void> {
     `convprop: evaluating ${path} ("${model}", ${count.toLocaleString("en-US")} parameters) on ` +
       `the MNIST test set`,
   );
-  const { test } = await loadMnist();
+  const test = await loadMnistTest(); // the training set is not read: only the test set matters
   const t0 = performance.now();
   const ev = evaluate(net, test, { norm, batchSize });
   const seconds = (performance.now() - t0) / 1000;
@@ -90,10 +80,12 @@ async function main(args: string[]): Promise<void> {
 try {
   await main(Deno.args);
 } catch (e) {
-  if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+  if (e instanceof UsageError) {
     console.error(`evaluate: ${(e as Error).message}\n\n${USAGE}`);
     Deno.exit(2);
   }
-  console.error(`evaluate: ${(e as Error).message}`);
+  // a library error already names its function (which may share the command's name)
+  const message = (e as Error).message;
+  console.error(message.startsWith("evaluate: ") ? message : `evaluate: ${message}`);
   Deno.exit(1);
 }

@@ -9,7 +9,6 @@
 //
 // Deno only (file system); the library modules it uses run anywhere. --help lists the options.
 
-import { parseArgs } from "node:util";
 import { MODELS } from "../network/models.ts";
 import { buildNetwork } from "../network/models.ts";
 import { firstImages, pixelStats } from "../data/batches.ts";
@@ -22,7 +21,8 @@ import { encodeCheckpoint } from "../io/checkpoint.ts";
 import { filterGridSvg, learningCurveSvg, type LossPoint } from "../plot/svg.ts";
 import { mulberry32 } from "../random.ts";
 import { type BackendName, setBackend } from "../backend.ts";
-import { loadMnist, writeFileAtomic } from "./_mnist.ts";
+import { checkWritable, loadMnist, writeFilesAtomic } from "./_mnist.ts";
+import { choiceFlag, integerFlag, numberFlag, parseFlags, pathFlag, UsageError } from "./_cli.ts";
 import { confusionRows, confusionTable, duration, percent, Progress } from "./_report.ts";
 
 const DEFAULTS = {
@@ -41,6 +41,9 @@ const DEFAULTS = {
   shift: { small: 0, lenet5: 1 } as Record<string, number>,
 };
 
+/** Shifts beyond this move half of a 28×28 digit's frame out (the ink is in its middle 20×20). */
+const MAX_SHIFT = 13;
+
 const USAGE = `Train a CNN on MNIST with convprop.
 
 Usage: deno task train [options]
@@ -53,7 +56,7 @@ Usage: deno task train [options]
   --momentum X         SGD momentum (default ${DEFAULTS.momentum})
   --weight-decay X     L2 weight decay (default ${DEFAULTS.weightDecay})
   --schedule NAME      cosine | step | none (default ${DEFAULTS.schedule}; step: ×0.1 after each third)
-  --shift N            augment: shift training images by up to N pixels (default ${
+  --shift N            augment: shift training images by up to N ≤ ${MAX_SHIFT} pixels (default ${
   Object.entries(DEFAULTS.shift).map(([m, v]) => `${v} for ${m}`).join(", ")
 })
   --seed N             weights and shuffling; the same seed gives the same run (default ${DEFAULTS.seed})
@@ -64,94 +67,57 @@ Usage: deno task train [options]
   --json               print one JSON summary line on stdout (everything else goes to stderr)
   --help               this text`;
 
-class UsageError extends Error {}
-
-function positiveInt(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new UsageError(`--${name} must be a positive integer, got "${v}"`);
-  }
-  return n;
-}
-
-function nonNegative(name: string, v: string | undefined, fallback: number, below = Infinity) {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || n < 0 || n >= below) {
-    const range = below === Infinity ? "≥ 0" : `in [0, ${below})`;
-    throw new UsageError(`--${name} must be a number ${range}, got "${v}"`);
-  }
-  return n;
-}
+const FLAGS = {
+  model: { type: "string" },
+  epochs: { type: "string" },
+  "batch-size": { type: "string" },
+  optimizer: { type: "string" },
+  lr: { type: "string" },
+  momentum: { type: "string" },
+  "weight-decay": { type: "string" },
+  schedule: { type: "string" },
+  seed: { type: "string" },
+  shift: { type: "string" },
+  limit: { type: "string" },
+  backend: { type: "string" },
+  save: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean" },
+} as const;
 
 function options(args: string[]) {
-  const { values } = parseArgs({
-    args,
-    options: {
-      model: { type: "string" },
-      epochs: { type: "string" },
-      "batch-size": { type: "string" },
-      optimizer: { type: "string" },
-      lr: { type: "string" },
-      momentum: { type: "string" },
-      "weight-decay": { type: "string" },
-      schedule: { type: "string" },
-      seed: { type: "string" },
-      shift: { type: "string" },
-      limit: { type: "string" },
-      backend: { type: "string" },
-      save: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean" },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  const model = values.model ?? DEFAULTS.model;
-  if (!(model in MODELS)) {
-    throw new UsageError(
-      `--model must be one of ${Object.keys(MODELS).join(", ")}, got "${model}"`,
-    );
-  }
-  const optimizer = values.optimizer ?? DEFAULTS.optimizer;
-  if (optimizer !== "adam" && optimizer !== "sgd") {
-    throw new UsageError(`--optimizer must be adam or sgd, got "${optimizer}"`);
-  }
-  const schedule = values.schedule ?? DEFAULTS.schedule;
-  if (!["cosine", "step", "none"].includes(schedule)) {
-    throw new UsageError(`--schedule must be cosine, step or none, got "${schedule}"`);
-  }
-  const seed = values.seed === undefined ? DEFAULTS.seed : Number(values.seed);
-  if (!Number.isSafeInteger(seed) || seed < 0) {
-    throw new UsageError(`--seed must be a non-negative integer, got "${values.seed}"`);
-  }
-  const lr = nonNegative("lr", values.lr, DEFAULTS.lr[optimizer]);
-  if (lr === 0) throw new UsageError("--lr must be above 0");
-  const backend = values.backend ?? "fast";
-  if (backend !== "fast" && backend !== "reference") {
-    throw new UsageError(`--backend must be fast or reference, got "${backend}"`);
-  }
+  const values = parseFlags(args, FLAGS);
+  const model = choiceFlag("model", values.model, DEFAULTS.model, Object.keys(MODELS));
+  const optimizer = choiceFlag("optimizer", values.optimizer, DEFAULTS.optimizer, ["adam", "sgd"]);
+  const schedule = choiceFlag("schedule", values.schedule, DEFAULTS.schedule, [
+    "cosine",
+    "step",
+    "none",
+  ]);
+  const backend = choiceFlag<BackendName>("backend", values.backend, "fast", ["fast", "reference"]);
   return {
-    backend: backend as BackendName,
-    help: values.help ?? false,
-    json: values.json ?? false,
+    backend,
+    help: values.help === true,
+    json: values.json === true,
     model,
     optimizer,
     schedule,
-    seed,
-    lr,
-    epochs: positiveInt("epochs", values.epochs, DEFAULTS.epochs),
-    batchSize: positiveInt("batch-size", values["batch-size"], DEFAULTS.batchSize),
-    momentum: nonNegative("momentum", values.momentum, DEFAULTS.momentum, 1),
-    shift: values.shift === undefined
-      ? DEFAULTS.shift[model] ?? 0
-      : values.shift === "0"
-      ? 0
-      : positiveInt("shift", values.shift, 0),
-    weightDecay: nonNegative("weight-decay", values["weight-decay"], DEFAULTS.weightDecay),
-    limit: values.limit === undefined ? undefined : positiveInt("limit", values.limit, 0),
-    save: values.save ?? `runs/${model}.safetensors`,
+    seed: integerFlag("seed", values.seed, DEFAULTS.seed, { min: 0 }),
+    lr: numberFlag("lr", values.lr, DEFAULTS.lr[optimizer], { min: 0, above: true }),
+    epochs: integerFlag("epochs", values.epochs, DEFAULTS.epochs, { min: 1 }),
+    batchSize: integerFlag("batch-size", values["batch-size"], DEFAULTS.batchSize, { min: 1 }),
+    momentum: numberFlag("momentum", values.momentum, DEFAULTS.momentum, { min: 0, below: 1 }),
+    shift: integerFlag("shift", values.shift, DEFAULTS.shift[model] ?? 0, {
+      min: 0,
+      max: MAX_SHIFT,
+    }),
+    weightDecay: numberFlag("weight-decay", values["weight-decay"], DEFAULTS.weightDecay, {
+      min: 0,
+    }),
+    limit: values.limit === undefined
+      ? undefined
+      : integerFlag("limit", values.limit, 0, { min: 1 }),
+    save: pathFlag("save", values.save, `runs/${model}.safetensors`),
   };
 }
 
@@ -165,6 +131,11 @@ async function main(args: string[]): Promise<void> {
   const say = opts.json ? console.error : console.log;
   const progress = new Progress();
   setBackend(opts.backend);
+  // Every output is checked writable now, not after the whole run; they are written together at
+  // the end (all or nothing), so a run that fails leaves the files of the last good one.
+  const base = opts.save.replace(/\.safetensors$/, "");
+  const curvePath = `${base}.curve.svg`, filtersPath = `${base}.filters.svg`;
+  for (const path of [opts.save, curvePath, filtersPath]) await checkWritable(path);
 
   const mnist = await loadMnist();
   const train = opts.limit === undefined ? mnist.train : firstImages(mnist.train, opts.limit);
@@ -282,8 +253,6 @@ async function main(args: string[]): Promise<void> {
       );
       say(confusionTable(ev));
 
-      const base = opts.save.replace(/\.safetensors$/, "");
-      const curvePath = `${base}.curve.svg`, filtersPath = `${base}.filters.svg`;
       const checkpoint = encodeCheckpoint(net, {
         spec,
         norm,
@@ -296,25 +265,25 @@ async function main(args: string[]): Promise<void> {
           "convprop.test_accuracy": String(ev.accuracy),
         },
       });
-      await writeFileAtomic(opts.save, checkpoint);
       const title = `convprop ${opts.model}, ${
         train.count.toLocaleString("en-US")
       } images, seed ${opts.seed}`;
-      await writeFileAtomic(
-        curvePath,
-        learningCurveSvg({
-          trainLoss: lossCurve,
-          testAccuracy: history.map((h) => ({ epoch: h.epoch, accuracy: h.testAccuracy })),
-          title,
-        }),
-      );
+      const curve = learningCurveSvg({
+        trainLoss: lossCurve,
+        testAccuracy: history.map((h) => ({ epoch: h.epoch, accuracy: h.testAccuracy })),
+        title,
+      });
       const firstConv = params.find((p) => p.value.shape.length === 4);
-      if (firstConv !== undefined) {
-        await writeFileAtomic(
-          filtersPath,
-          filterGridSvg(firstConv.value, { title: `${opts.model}: first layer filters` }),
-        );
-      }
+      await writeFilesAtomic([
+        [opts.save, checkpoint],
+        [curvePath, curve],
+        ...(firstConv === undefined ? [] : [
+          [
+            filtersPath,
+            filterGridSvg(firstConv.value, { title: `${opts.model}: first layer filters` }),
+          ] as const,
+        ]),
+      ]);
       say(
         `saved ${opts.save} (${(checkpoint.length / 1024).toFixed(0)} KiB), ${curvePath}` +
           (firstConv ? `, ${filtersPath}` : ""),
@@ -354,10 +323,12 @@ async function main(args: string[]): Promise<void> {
 try {
   await main(Deno.args);
 } catch (e) {
-  if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+  if (e instanceof UsageError) {
     console.error(`train: ${(e as Error).message}\n\n${USAGE}`);
     Deno.exit(2);
   }
-  console.error(`train: ${(e as Error).message}`);
+  // a library error already names its function (which may share the command's name)
+  const message = (e as Error).message;
+  console.error(message.startsWith("train: ") ? message : `train: ${message}`);
   Deno.exit(1);
 }
