@@ -14,12 +14,14 @@ import type { GemmOptions, Matrix } from "./kernels/gemm.ts";
 import type {
   BackwardOptions,
   BackwardResult,
+  BiasGradient,
   ConvCache,
   ConvForwardOptions,
   ConvForwardResult,
   FcCache,
   FcForwardResult,
   ForwardOptions,
+  HasBias,
   MaxPoolCache,
   MaxPoolForwardOptions,
   MaxPoolForwardResult,
@@ -199,12 +201,12 @@ export function gemm<T extends FloatArray>(
  * assertEquals(Array.from(convForward(x, w, b, { stride: 2, padding: 1 }).y.data), [1, 5, 11, 28]);
  * ```
  */
-export function convForward<T extends FloatArray>(
+export function convForward<T extends FloatArray, B extends Tensor<T> | null>(
   x: Tensor<T>,
   w: Tensor<T>,
-  b: Tensor<T>,
+  b: B,
   opts: ConvForwardOptions = {},
-): ConvForwardResult<T> {
+): ConvForwardResult<T, HasBias<B>> {
   return BACKENDS[current].convForward(x, w, b, opts);
 }
 
@@ -237,11 +239,15 @@ export function convForward<T extends FloatArray>(
  * assertEquals([first.dx, Array.from(first.dw.data)], [null, [12, 16, 24, 28]]);
  * ```
  */
-export function convBackward<T extends FloatArray, O extends ParamBackwardOptions = object>(
+export function convBackward<
+  T extends FloatArray,
+  O extends ParamBackwardOptions = object,
+  B extends boolean = boolean,
+>(
   dy: Tensor<T>,
-  cache: ConvCache<T>,
+  cache: ConvCache<T, B>,
   opts?: O,
-): BackwardResult<T, O> {
+): BackwardResult<T, O, BiasGradient<T, B>> {
   return BACKENDS[current].convBackward(dy, cache, opts);
 }
 

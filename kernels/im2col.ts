@@ -4,7 +4,8 @@
  *
  * For one sample x [C,H,W], the column matrix x_col [C·kh·kw, Ho·Wo] has one column per output
  * position and one row per kernel tap: x_col[(c·kh + i)·kw + j, oh·Wo + ow] =
- * x[c, oh·sh − ph + i, ow·sw − pw + j] (0 in the padding). The table stores, for every entry of
+ * x[c, oh·sh − ph + i·dh, ow·sw − pw + j·dw] (0 in the padding; dilation [dh, dw] spaces the taps,
+ * 1 by default). The table stores, for every entry of
  * x_col, the flat index into x that it reads, or −1 where it falls in the padding. It depends only
  * on the geometry, so im2col is then a plain gather, and col2im is `addAt(dx, table, dx_col)`: an
  * input cell read by several windows receives the sum of their gradients (x → x_col is
@@ -34,6 +35,8 @@ export interface Im2colGeometry {
   readonly stride?: readonly [number, number];
   /** Zero padding [ph, pw] on each side; default [0, 0]. */
   readonly padding?: readonly [number, number];
+  /** Dilation [dh, dw]: the spacing of the kernel's taps in the input; default [1, 1]. */
+  readonly dilation?: readonly [number, number];
 }
 
 /** The fancy-index table of one geometry, with the sizes it implies. */
@@ -44,34 +47,43 @@ export interface Im2colTable {
   readonly rows: number;
   /** Ho·Wo: one column per output position. */
   readonly cols: number;
-  /** Ho = floor((H + 2·ph − kh) / sh) + 1, as PyTorch. */
+  /** Ho = floor((H + 2·ph − dh·(kh − 1) − 1) / sh) + 1, as PyTorch. */
   readonly outHeight: number;
-  /** Wo = floor((W + 2·pw − kw) / sw) + 1. */
+  /** Wo = floor((W + 2·pw − dw·(kw − 1) − 1) / sw) + 1. */
   readonly outWidth: number;
   /** C·H·W: the length of the sample the indices point into. */
   readonly inputSize: number;
 }
 
 /**
- * The number of windows along one axis: floor((n + 2·pad − k) / stride) + 1, as PyTorch (cells
- * that a stride skips at the end are simply not read). The one place this formula is written.
+ * The number of windows along one axis: floor((n + 2·pad − dilation·(k − 1) − 1) / stride) + 1,
+ * as PyTorch (cells that a stride skips at the end are simply not read). A dilated kernel spans
+ * dilation·(k − 1) + 1 cells. The one place this formula is written.
  *
  * @param n The input's size along the axis.
  * @param k The kernel's size along the axis.
  * @param stride The step between windows.
  * @param pad The zero padding on each side.
- * @returns The output's size along the axis (at least 1 when k ≤ n + 2·pad).
+ * @param dilation The spacing of the kernel's taps; default 1.
+ * @returns The output's size along the axis (at least 1 when the span fits n + 2·pad).
  *
- * @example LeNet's first convolution, and a stride that skips the last column
+ * @example LeNet's first convolution, a stride that skips the last column, a dilated kernel
  * ```ts
  * import { outputSize } from "./im2col.ts";
  * import { assertEquals } from "@std/assert";
  * assertEquals(outputSize(28, 5, 1, 0), 24);
  * assertEquals(outputSize(5, 2, 2, 0), 2); // windows at 0 and 2; column 4 is never read
+ * assertEquals(outputSize(7, 3, 1, 0, 2), 3); // taps at 0, 2, 4: a span of 5
  * ```
  */
-export function outputSize(n: number, k: number, stride: number, pad: number): number {
-  return Math.floor((n + 2 * pad - k) / stride) + 1;
+export function outputSize(
+  n: number,
+  k: number,
+  stride: number,
+  pad: number,
+  dilation = 1,
+): number {
+  return Math.floor((n + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
 }
 
 /** A geometry's `[rows, cols]` pair, as given. */
@@ -99,11 +111,13 @@ function checkSize(name: string, v: number, min: number): void {
  * entry (r, p) of x_col reads, or −1 in the padding. A new table on every call, the caller's to
  * keep (the layers' fast path caches its own copies, which no caller sees).
  *
- * @param geometry Input [C,H,W], kernel [kh,kw], stride [sh,sw], padding [ph,pw].
+ * @param geometry Input [C,H,W], kernel [kh,kw], stride [sh,sw], padding [ph,pw], dilation
+ *   [dh,dw].
  * @returns The table and the sizes it implies.
- * @throws {RangeError} If a size is not a positive integer (padding: non-negative), the kernel is
- *   larger than the padded input, or the table would have more than 2²⁹ entries.
- * @throws {TypeError} If the geometry is not an object, or kernel, stride or padding not a pair.
+ * @throws {RangeError} If a size is not a positive integer (padding: non-negative), the (dilated)
+ *   kernel is larger than the padded input, or the table would have more than 2²⁹ entries.
+ * @throws {TypeError} If the geometry is not an object, or kernel, stride, padding or dilation
+ *   not a pair.
  *
  * @example A 1×3×3 input, 2×2 kernel, padding 1: a 4×16 table with −1 in the padding
  * ```ts
@@ -115,6 +129,9 @@ function checkSize(name: string, v: number, min: number): void {
  * // the window at output (1,1) reads x[0,0]
  * assertEquals(t.indices[0], -1);
  * assertEquals(t.indices[1 * 4 + 1], 0);
+ * // dilation 2: a 2×2 kernel whose taps are two cells apart reads the corners of a 3×3 input
+ * const d = im2colTable({ channels: 1, height: 3, width: 3, kernel: [2, 2], dilation: [2, 2] });
+ * assertEquals(Array.from(d.indices), [0, 2, 6, 8]);
  * ```
  */
 export function im2colTable(geometry: Im2colGeometry): Im2colTable {
@@ -128,6 +145,9 @@ export function im2colTable(geometry: Im2colGeometry): Im2colTable {
   const [kh, kw] = checkPair("kernel", geometry.kernel);
   const [sh, sw] = geometry.stride === undefined ? [1, 1] : checkPair("stride", geometry.stride);
   const [ph, pw] = geometry.padding === undefined ? [0, 0] : checkPair("padding", geometry.padding);
+  const [dh, dw] = geometry.dilation === undefined
+    ? [1, 1]
+    : checkPair("dilation", geometry.dilation);
   checkSize("channels", C, 1);
   checkSize("height", H, 1);
   checkSize("width", W, 1);
@@ -137,18 +157,25 @@ export function im2colTable(geometry: Im2colGeometry): Im2colTable {
   checkSize("stride width", sw, 1);
   checkSize("padding height", ph, 0);
   checkSize("padding width", pw, 0);
-  if (kh > H + 2 * ph || kw > W + 2 * pw) {
+  checkSize("dilation height", dh, 1);
+  checkSize("dilation width", dw, 1);
+  const spanH = dh * (kh - 1) + 1, spanW = dw * (kw - 1) + 1; // the cells a dilated kernel covers
+  if (spanH > H + 2 * ph || spanW > W + 2 * pw) {
     throw new RangeError(
-      `im2colTable: kernel [${kh},${kw}] is larger than the padded input ` +
-        `[${H + 2 * ph},${W + 2 * pw}] (input [${C},${H},${W}], padding [${ph},${pw}])`,
+      `im2colTable: kernel [${kh},${kw}]${
+        dh * dw === 1 ? "" : ` (dilated: [${spanH},${spanW}])`
+      } ` +
+        `is larger than the padded input [${H + 2 * ph},${W + 2 * pw}] (input [${C},${H},${W}], ` +
+        `padding [${ph},${pw}])`,
     );
   }
-  const Ho = outputSize(H, kh, sh, ph), Wo = outputSize(W, kw, sw, pw);
+  const Ho = outputSize(H, kh, sh, ph, dh), Wo = outputSize(W, kw, sw, pw, dw);
   const rows = C * kh * kw, cols = Ho * Wo;
   if (rows * cols > 2 ** 29) {
     throw new RangeError(
       `im2colTable: the table [${rows},${cols}] would have more than 2^29 entries ` +
-        `(input [${C},${H},${W}], kernel [${kh},${kw}], stride [${sh},${sw}], padding [${ph},${pw}])`,
+        `(input [${C},${H},${W}], kernel [${kh},${kw}], stride [${sh},${sw}], padding [${ph},${pw}], ` +
+        `dilation [${dh},${dw}])`,
     );
   }
   const indices = new Int32Array(rows * cols);
@@ -158,9 +185,9 @@ export function im2colTable(geometry: Im2colGeometry): Im2colTable {
       for (let j = 0; j < kw; j++) {
         const r = (c * kh + i) * kw + j;
         for (let oh = 0; oh < Ho; oh++) {
-          const h = oh * sh - ph + i;
+          const h = oh * sh - ph + i * dh;
           for (let ow = 0; ow < Wo; ow++) {
-            const w = ow * sw - pw + j;
+            const w = ow * sw - pw + j * dw;
             const inside = h >= 0 && h < H && w >= 0 && w < W;
             indices[r * cols + oh * Wo + ow] = inside ? (c * H + h) * W + w : -1;
           }

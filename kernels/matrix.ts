@@ -49,6 +49,79 @@ export function sample<T extends FloatArray>(data: T, n: number, size: number): 
 }
 
 /**
+ * Channels [from, from + count) of every sample of a batch [N, C, ...], copied into a new batch
+ * [N, count, ...] (they are not contiguous across samples, so no view can hold them).
+ *
+ * @param data The batch [N, C, size], flat.
+ * @param N The batch size.
+ * @param C The channels per sample.
+ * @param size The elements of one channel (H·W).
+ * @param from The first channel taken.
+ * @param count How many.
+ * @returns [N, count, size], of data's type.
+ *
+ * @example Two samples of three one-cell channels: channels 1 and 2 of each
+ * ```ts
+ * import { channels } from "./matrix.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(Array.from(channels(new Float64Array([1, 2, 3, 4, 5, 6]), 2, 3, 1, 1, 2)), [2, 3, 5, 6]);
+ * ```
+ */
+export function channels<T extends FloatArray>(
+  data: T,
+  N: number,
+  C: number,
+  size: number,
+  from: number,
+  count: number,
+): T {
+  const out =
+    (data instanceof Float32Array
+      ? new Float32Array(N * count * size)
+      : new Float64Array(N * count * size)) as T;
+  for (let n = 0; n < N; n++) {
+    out.set(data.subarray((n * C + from) * size, (n * C + from + count) * size), n * count * size);
+  }
+  return out;
+}
+
+/**
+ * The inverse of {@link channels}: writes a batch [N, count, size] into channels
+ * [from, from + count) of a batch [N, C, size], in place.
+ *
+ * @param target The batch [N, C, size], flat.
+ * @param source [N, count, size], flat.
+ * @param N The batch size.
+ * @param C The channels per sample of `target`.
+ * @param size The elements of one channel.
+ * @param from The first channel written.
+ * @param count How many.
+ * @returns `target`.
+ *
+ * @example
+ * ```ts
+ * import { putChannels } from "./matrix.ts";
+ * import { assertEquals } from "@std/assert";
+ * const t = new Float64Array(6);
+ * assertEquals(Array.from(putChannels(t, new Float64Array([2, 3, 5, 6]), 2, 3, 1, 1, 2)), [0, 2, 3, 0, 5, 6]);
+ * ```
+ */
+export function putChannels<T extends FloatArray>(
+  target: T,
+  source: FloatArray,
+  N: number,
+  C: number,
+  size: number,
+  from: number,
+  count: number,
+): T {
+  for (let n = 0; n < N; n++) {
+    target.set(source.subarray(n * count * size, (n + 1) * count * size), (n * C + from) * size);
+  }
+  return target;
+}
+
+/**
  * y [D, P] with b[d] added to every entry of row d: `y + b·1ᵀ`, in place.
  *
  * @param y A [D, P] matrix, flat.

@@ -28,7 +28,7 @@ import type {
 
 /** The options of each layer function, so a misspelt or outdated one is refused, not ignored. */
 const OPTIONS: Readonly<Record<string, readonly string[]>> = {
-  convForward: ["stride", "padding", "training", "workspace"],
+  convForward: ["stride", "padding", "dilation", "groups", "training", "workspace"],
   convBackward: ["inputGradient", "workspace"],
   fcForward: ["training", "workspace"],
   fcBackward: ["inputGradient", "workspace"],
@@ -86,27 +86,71 @@ export function checkOptions<O extends object>(fn: string, opts: O | undefined):
   return opts;
 }
 
-/** Checks a convolution's arguments; returns its sizes. */
+/** Checks `groups`: a positive integer dividing both C and D. */
+function groupsOption(fn: string, value: unknown, C: number, D: number, shapes: string): number {
+  if (value === undefined) return 1;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${fn}: groups must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  if (C % value !== 0 || D % value !== 0) {
+    throw new RangeError(
+      `${fn}: groups ${value} must divide both the ${C} input channels and the ${D} filters ` +
+        shapes,
+    );
+  }
+  return value;
+}
+
+/** The padding of "same": d·(k − 1)/2 on each side, where that is symmetric (stride 1, an even
+ * d·(k − 1)); anything else is refused rather than padded unevenly. */
+function samePadding(
+  fn: string,
+  stride: readonly [number, number],
+  dilation: readonly [number, number],
+  kh: number,
+  kw: number,
+  shapes: string,
+): [number, number] {
+  const spanH = dilation[0] * (kh - 1), spanW = dilation[1] * (kw - 1);
+  if (stride[0] !== 1 || stride[1] !== 1 || spanH % 2 !== 0 || spanW % 2 !== 0) {
+    throw new RangeError(
+      `${fn}: padding "same" needs stride 1 and an odd dilated kernel (dilation·(k − 1) even) ` +
+        `to pad both sides alike; got stride [${stride}], kernel [${kh},${kw}], dilation ` +
+        `[${dilation}] ${shapes}`,
+    );
+  }
+  return [spanH / 2, spanW / 2];
+}
+
+/** Checks a convolution's arguments (b may be null: no bias); returns its sizes. */
 export function convArgs(
   fn: string,
   x: Tensor,
   w: Tensor,
-  b: Tensor,
+  b: Tensor | null,
   opts: ConvForwardOptions | undefined,
 ): ConvGeometry {
   const o = checkOptions(fn, opts);
   checkTensor(fn, "x", x, 4);
   checkTensor(fn, "w", w, 4);
-  checkTensor(fn, "b", b, 1);
   checkSameType(fn, "x", x, "w", w);
-  checkSameType(fn, "x", x, "b", b);
+  if (b !== null) {
+    checkTensor(fn, "b", b, 1);
+    checkSameType(fn, "x", x, "b", b);
+  }
   const [N, C, H, W] = x.shape;
   const [D, Cw, kh, kw] = w.shape;
   const shapes = `(x ${fmtShape(x.shape)}, w ${fmtShape(w.shape)})`;
-  if (C !== Cw) {
-    throw new RangeError(`${fn}: x has ${C} channels but w expects ${Cw} ${shapes}`);
+  const groups = groupsOption(fn, o.groups, C, D, shapes);
+  if (C / groups !== Cw) {
+    throw new RangeError(
+      groups === 1
+        ? `${fn}: x has ${C} channels but w expects ${Cw} ${shapes}`
+        : `${fn}: x has ${C} channels in ${groups} groups, ${C / groups} per group, but w ` +
+          `expects ${Cw} ${shapes}`,
+    );
   }
-  if (b.shape[0] !== D) {
+  if (b !== null && b.shape[0] !== D) {
     throw new RangeError(
       `${fn}: b has ${b.shape[0]} entries but w has ${D} filters (b ${fmtShape(b.shape)}, w ${
         fmtShape(w.shape)
@@ -114,30 +158,54 @@ export function convArgs(
     );
   }
   const stride = pairOption(fn, "stride", o.stride, 1, [1, 1], shapes);
-  const padding = pairOption(fn, "padding", o.padding, 0, [0, 0], shapes);
+  const dilation = pairOption(fn, "dilation", o.dilation, 1, [1, 1], shapes);
+  const padding = o.padding === "same"
+    ? samePadding(fn, stride, dilation, kh, kw, shapes)
+    : pairOption(fn, "padding", o.padding, 0, [0, 0], shapes);
   const [ph, pw] = padding;
-  if (kh > H + 2 * ph || kw > W + 2 * pw) {
+  const spanH = dilation[0] * (kh - 1) + 1, spanW = dilation[1] * (kw - 1) + 1;
+  if (spanH > H + 2 * ph || spanW > W + 2 * pw) {
+    const dilated = spanH === kh && spanW === kw ? "" : ` (dilated: [${spanH},${spanW}])`;
     throw new RangeError(
-      `${fn}: kernel [${kh},${kw}] is larger than the padded input [${H + 2 * ph},${W + 2 * pw}] ` +
-        `${shapes}, padding [${ph},${pw}]`,
+      `${fn}: kernel [${kh},${kw}]${dilated} is larger than the padded input ` +
+        `[${H + 2 * ph},${W + 2 * pw}] ${shapes}, padding [${ph},${pw}]`,
     );
   }
-  const Ho = outputSize(H, kh, stride[0], ph), Wo = outputSize(W, kw, stride[1], pw);
-  const ctx = `${shapes}, stride [${stride}], padding [${padding}]`;
+  const Ho = outputSize(H, kh, stride[0], ph, dilation[0]);
+  const Wo = outputSize(W, kw, stride[1], pw, dilation[1]);
+  const K = (C / groups) * kh * kw;
+  const ctx = `${shapes}, stride [${stride}], padding [${padding}], dilation [${dilation}]`;
   checkSize(fn, `y [${N},${D},${Ho},${Wo}]`, N * D * Ho * Wo, ctx);
-  checkSize(fn, `the im2col table [${C * kh * kw},${Ho * Wo}]`, C * kh * kw * Ho * Wo, ctx);
-  return { N, C, H, W, D, kh, kw, stride, padding, Ho, Wo, K: C * kh * kw, P: Ho * Wo };
+  checkSize(fn, `the im2col table [${K},${Ho * Wo}]`, K * Ho * Wo, ctx);
+  return {
+    N,
+    C,
+    H,
+    W,
+    D,
+    kh,
+    kw,
+    stride,
+    padding,
+    dilation,
+    groups,
+    Ho,
+    Wo,
+    K,
+    P: Ho * Wo,
+  };
 }
 
-/** The im2col geometry of one sample of a convolution. */
+/** The im2col geometry of one group of one sample of a convolution: its C/G channels. */
 export function convTableGeometry(g: ConvGeometry): Im2colGeometry {
   return {
-    channels: g.C,
+    channels: g.C / g.groups,
     height: g.H,
     width: g.W,
     kernel: [g.kh, g.kw],
     stride: g.stride,
     padding: g.padding,
+    dilation: g.dilation,
   };
 }
 
@@ -235,6 +303,8 @@ export function fcConvGeometry(g: FcGeometry): ConvGeometry {
     kw: W,
     stride: one,
     padding: zero,
+    dilation: one,
+    groups: 1,
     Ho: 1,
     Wo: 1,
     K: g.K,

@@ -9,6 +9,9 @@
  *                              dX_n  = col2im(w_colᵀ · dY_n)   [C, H, W]
  *
  * where w_col is w [D,C,kh,kw] read as a [D, K] matrix (the same memory, one filter per row).
+ * Dilation changes only the table (kernels/im2col.ts); a convolution without a bias (b = null)
+ * adds zeros and returns no db; one of G groups is G of these convolutions side by side, each on
+ * its C/G channels with its D/G filters (docs/groups_dilation.md).
  * This is the path `setBackend("reference")` runs; the default, fast one (layers/fast/conv.ts)
  * computes the same formulas with packed, blocked and SIMD kernels.
  *
@@ -19,32 +22,45 @@ import type { FloatArray, Tensor } from "../tensor.ts";
 import { zerosLike } from "../_validate.ts";
 import { col2im, im2col, im2colTable } from "../kernels/im2col.ts";
 import { gemm } from "../kernels/gemm.ts";
-import { addBias, addTo, matrix, rowSums, sample } from "../kernels/matrix.ts";
+import {
+  addBias,
+  addTo,
+  channels,
+  matrix,
+  putChannels,
+  rowSums,
+  sample,
+} from "../kernels/matrix.ts";
 import { convArgs, convBackwardArgs, convTableGeometry } from "./_args.ts";
 import type {
   BackwardResult,
+  BiasGradient,
   ConvCache,
   ConvForwardOptions,
   ConvForwardResult,
   ConvGeometry,
   Gradients,
+  HasBias,
   ParamBackwardOptions,
   ParamGradients,
 } from "./types.ts";
 
 /**
  * The forward pass of a 2-D convolution (cross-correlation, as PyTorch's `conv2d`):
- * y[n, d, oh, ow] = b[d] + Σ_{c,i,j} w[d, c, i, j] · x[n, c, oh·sh − ph + i, ow·sw − pw + j],
- * computed as y_n = w_col · im2col(x_n) + b.
+ * y[n, d, oh, ow] = b[d] + Σ_{c,i,j} w[d, c, i, j] · x[n, g·C/G + c, oh·sh − ph + i·dh,
+ * ow·sw − pw + j·dw] with g = floor(d / (D/G)) the filter's group, computed as
+ * y_n = w_col · im2col(x_n) + b per group.
  *
  * @param x Input [N, C, H, W].
- * @param w Filters [D, C, kh, kw].
- * @param b Bias [D].
- * @param opts Stride and padding, one number or [rows, cols]; output size floored as PyTorch.
- *   `training` and `workspace` are hints for the fast backend, ignored here.
+ * @param w Filters [D, C/groups, kh, kw].
+ * @param b Bias [D], or null for none.
+ * @param opts Stride, padding (or "same"), dilation: one number or [rows, cols]; groups; output
+ *   size floored as PyTorch. `training` and `workspace` are hints for the fast backend, ignored
+ *   here.
  * @returns y [N, D, Ho, Wo] of x's array type, and the cache for {@link convBackward}.
- * @throws {RangeError} On wrong ranks, channel or bias mismatch, a kernel larger than the padded
- *   input, or a stride/padding that is not a positive (padding: non-negative) integer.
+ * @throws {RangeError} On wrong ranks, channel or bias mismatch, a (dilated) kernel larger than
+ *   the padded input, a stride/dilation/padding that is not a positive (padding: non-negative)
+ *   integer, groups that do not divide C and D, or "same" where it would be asymmetric.
  * @throws {TypeError} If x, w and b are not all Float32Array or all Float64Array.
  *
  * @example A 2×2 box filter over a 3×3 image
@@ -57,15 +73,20 @@ import type {
  * const { y } = convForward(x, w, b);
  * assertEquals(y.shape, [1, 1, 2, 2]);
  * assertEquals(Array.from(y.data), [12, 16, 24, 28]); // 1+2+4+5, 2+3+5+6, ...
+ * // no bias, and two groups: each filter sees its own channel
+ * const x2 = { shape: [1, 2, 1, 1], data: new Float64Array([3, 5]) };
+ * const w2 = { shape: [2, 1, 1, 1], data: new Float64Array([10, 100]) };
+ * assertEquals(Array.from(convForward(x2, w2, null, { groups: 2 }).y.data), [30, 500]);
  * ```
  */
-export function convForward<T extends FloatArray>(
+export function convForward<T extends FloatArray, B extends Tensor<T> | null>(
   x: Tensor<T>,
   w: Tensor<T>,
-  b: Tensor<T>,
+  b: B,
   opts: ConvForwardOptions = {},
-): ConvForwardResult<T> {
-  return convForwardChecked(convArgs("convForward", x, w, b, opts), x, w, b);
+): ConvForwardResult<T, HasBias<B>> {
+  const g = convArgs("convForward", x, w, b, opts);
+  return convForwardChecked(g, x, w, b) as ConvForwardResult<T, HasBias<B>>;
 }
 
 /**
@@ -73,8 +94,8 @@ export function convForward<T extends FloatArray>(
  *
  * @param g The sizes, from the argument checks.
  * @param x Input [N, C, H, W].
- * @param w Filters [D, C, kh, kw].
- * @param b Bias [D].
+ * @param w Filters [D, C/G, kh, kw].
+ * @param b Bias [D], or null.
  * @returns y [N, D, Ho, Wo] and the cache.
  *
  * @example
@@ -92,10 +113,12 @@ export function convForwardChecked<T extends FloatArray>(
   g: ConvGeometry,
   x: Tensor<T>,
   w: Tensor<T>,
-  b: Tensor<T>,
+  b: Tensor<T> | null,
 ): ConvForwardResult<T> {
+  if (g.groups > 1) return groupedForward(g, x, w, b); // G convolutions side by side
   // x [N,C,H,W], w [D,C,kh,kw], b [D] -> y [N,D,Ho,Wo]
-  const { N, C, H, W, D, K, P } = g;
+  const { N, C, H, W, D, K, P } = g, bias = b !== null;
+  b ??= { shape: [D], data: zerosLike(x.data, D) }; // no bias: a bias of zeros
   const table = im2colTable(convTableGeometry(g)); // the fancy-index table of one sample [K, P]
   const w_col = matrix(w.data, D, K); // w_col [D, K]: w as stored, one filter per row
   const y = zerosLike(x.data, N * D * P); // y [N, D, P]
@@ -104,18 +127,61 @@ export function convForwardChecked<T extends FloatArray>(
     const y_n = addBias(gemm(w_col, x_col), b.data); // y_n = w_col · x_col + b   [D, P]
     y.set(y_n, n * D * P);
   }
-  return { y: { shape: [N, D, g.Ho, g.Wo], data: y }, cache: { kind: "conv", x, w, geometry: g } };
+  const cache = { kind: "conv" as const, x, w, bias, geometry: g };
+  return { y: { shape: [N, D, g.Ho, g.Wo], data: y }, cache };
+}
+
+/** One group of a grouped convolution: its C/G channels, its D/G filters and bias entries. */
+function group<T extends FloatArray>(
+  g: ConvGeometry,
+  gi: number,
+  x: Tensor<T>,
+  w: Tensor<T>,
+): { one: ConvGeometry; x_g: Tensor<T>; w_g: Tensor<T> } {
+  const { N, C, H, W, D, K, groups: G } = g, Cg = C / G, Dg = D / G;
+  const one = { ...g, C: Cg, D: Dg, groups: 1 }; // the geometry of one group
+  // x_g [N, C/G, H, W]: channels [gi·C/G, (gi+1)·C/G) of every sample, copied
+  const x_g = { shape: [N, Cg, H, W], data: channels(x.data, N, C, H * W, gi * Cg, Cg) };
+  // w_g [D/G, C/G, kh, kw]: filters [gi·D/G, (gi+1)·D/G), which already see C/G channels
+  const w_g = { shape: [Dg, Cg, g.kh, g.kw], data: sample(w.data, gi, Dg * K) };
+  return { one, x_g, w_g };
+}
+
+/**
+ * The forward pass of a grouped convolution (docs/groups_dilation.md): G independent
+ * convolutions, group gi's filters reading group gi's channels only, their outputs side by side.
+ * Seen as one product, w_col is block-diagonal: its off-diagonal blocks are the zeros that never
+ * get multiplied. groups = C is a depthwise convolution.
+ */
+function groupedForward<T extends FloatArray>(
+  g: ConvGeometry,
+  x: Tensor<T>,
+  w: Tensor<T>,
+  b: Tensor<T> | null,
+): ConvForwardResult<T> {
+  // x [N,C,H,W], w [D,C/G,kh,kw], b [D] -> y [N,D,Ho,Wo]
+  const { N, D, P, groups: G } = g, Dg = D / G;
+  const y = zerosLike(x.data, N * D * P);
+  for (let gi = 0; gi < G; gi++) {
+    const { one, x_g, w_g } = group(g, gi, x, w);
+    const b_g = b === null ? null : { shape: [Dg], data: sample(b.data, gi, Dg) };
+    const y_g = convForwardChecked(one, x_g, w_g, b_g).y; // y_g [N, D/G, Ho, Wo]
+    putChannels(y, y_g.data, N, D, P, gi * Dg, Dg); // channels [gi·D/G, (gi+1)·D/G) of y
+  }
+  const cache = { kind: "conv" as const, x, w, bias: b !== null, geometry: g };
+  return { y: { shape: [N, D, g.Ho, g.Wo], data: y }, cache };
 }
 
 /**
  * The backward pass of {@link convForward}: dW = Σ_n dY_n · x_col_nᵀ, db = Σ dY,
- * dX_n = col2im(w_colᵀ · dY_n). With `inputGradient: false` dX is not computed (the input is
- * data) and the result's dx is null.
+ * dX_n = col2im(w_colᵀ · dY_n), per group. With `inputGradient: false` dX is not computed (the
+ * input is data) and the result's dx is null; without a bias db is null.
  *
  * @param dy dL/dy [N, D, Ho, Wo], the shape and type of the forward output.
  * @param cache The cache from {@link convForward}.
  * @param opts `inputGradient: false` to skip dx; `workspace`, a hint for the fast backend.
- * @returns dx, dw, db with the shapes of x, w, b (dx null with `inputGradient: false`).
+ * @returns dx, dw, db with the shapes of x, w, b (dx null with `inputGradient: false`, db null
+ *   when the forward pass had no bias).
  * @throws {RangeError} If dy's shape differs from y's.
  * @throws {TypeError} If dy's type differs from x's or the cache is not a conv cache.
  *
@@ -132,15 +198,24 @@ export function convForwardChecked<T extends FloatArray>(
  * assertEquals(Array.from(dw.data), [12, 16, 24, 28]); // each tap sums the cells it reads
  * assertEquals(Array.from(db.data), [4]);
  * assertEquals(convBackward(dy, cache, { inputGradient: false }).dx, null); // the input is data
+ * assertEquals(convBackward(dy, convForward(x, w, null).cache).db, null); // no bias, no db
  * ```
  */
-export function convBackward<T extends FloatArray, O extends ParamBackwardOptions = object>(
+export function convBackward<
+  T extends FloatArray,
+  O extends ParamBackwardOptions = object,
+  B extends boolean = boolean,
+>(
   dy: Tensor<T>,
-  cache: ConvCache<T>,
+  cache: ConvCache<T, B>,
   opts?: O,
-): BackwardResult<T, O> {
+): BackwardResult<T, O, BiasGradient<T, B>> {
   const g = convBackwardArgs("convBackward", dy, cache, opts);
-  return convBackwardChecked(g, dy, cache, opts?.inputGradient !== false) as BackwardResult<T, O>;
+  return convBackwardChecked(g, dy, cache, opts?.inputGradient !== false) as BackwardResult<
+    T,
+    O,
+    BiasGradient<T, B>
+  >;
 }
 
 /**
@@ -150,7 +225,7 @@ export function convBackward<T extends FloatArray, O extends ParamBackwardOption
  * @param dy dL/dy [N, D, Ho, Wo].
  * @param cache The forward pass's cache.
  * @param inputGradient Whether to compute dx.
- * @returns dx (or null), dw, db.
+ * @returns dx (or null), dw, db (or null).
  *
  * @example
  * ```ts
@@ -160,7 +235,7 @@ export function convBackward<T extends FloatArray, O extends ParamBackwardOption
  * const w = { shape: [1, 1, 1, 1], data: new Float64Array([2]) }, b = { shape: [1], data: new Float64Array([0]) };
  * const { cache } = convForward(x, w, b);
  * const g = convBackwardChecked(cache.geometry, { shape: [1, 1, 2, 2], data: new Float64Array(4).fill(1) }, cache, false);
- * assertEquals([g.dx, Array.from(g.dw.data), Array.from(g.db.data)], [null, [10], [4]]);
+ * assertEquals([g.dx, Array.from(g.dw.data), Array.from(g.db!.data)], [null, [10], [4]]);
  * ```
  */
 export function convBackwardChecked<T extends FloatArray>(
@@ -168,7 +243,8 @@ export function convBackwardChecked<T extends FloatArray>(
   dy: Tensor<T>,
   cache: ConvCache<T>,
   inputGradient: boolean,
-): Gradients<T> | ParamGradients<T> {
+): Gradients<T, Tensor<T> | null> | ParamGradients<T, Tensor<T> | null> {
+  if (g.groups > 1) return groupedBackward(g, dy, cache, inputGradient);
   // dy [N,D,Ho,Wo] -> dx [N,C,H,W], dw [D,C,kh,kw], db [D]
   const { N, C, H, W, D, K, P } = g, { x, w } = cache;
   const table = im2colTable(convTableGeometry(g)); // the same table as the forward pass
@@ -182,6 +258,36 @@ export function convBackwardChecked<T extends FloatArray>(
     addTo(db, rowSums(dY)); // db += Σ_p dY   [D]
     if (dX !== null) dX.set(col2im(gemm(w_col, dY, { transA: true }), table), n * C * H * W); // dX_n = col2im(w_colᵀ · dY)
   }
-  const grads = { dw: { shape: [...w.shape], data: dW }, db: { shape: [D], data: db } };
+  const grads = {
+    dw: { shape: [...w.shape], data: dW },
+    db: cache.bias ? { shape: [D], data: db } : null, // no bias: no db
+  };
+  return dX === null ? { dx: null, ...grads } : { dx: { shape: [...x.shape], data: dX }, ...grads };
+}
+
+/** The backward pass of {@link groupedForward}: each group's own, the results side by side. */
+function groupedBackward<T extends FloatArray>(
+  g: ConvGeometry,
+  dy: Tensor<T>,
+  cache: ConvCache<T>,
+  inputGradient: boolean,
+): Gradients<T, Tensor<T> | null> | ParamGradients<T, Tensor<T> | null> {
+  // dy [N,D,Ho,Wo] -> dx [N,C,H,W], dw [D,C/G,kh,kw], db [D]
+  const { N, C, H, W, D, K, P, groups: G } = g, Cg = C / G, Dg = D / G, { x, w } = cache;
+  const dW = zerosLike(x.data, D * K), db = zerosLike(x.data, D);
+  const dX = inputGradient ? zerosLike(x.data, N * C * H * W) : null;
+  for (let gi = 0; gi < G; gi++) {
+    const { one, x_g, w_g } = group(g, gi, x, w);
+    const dy_g = { shape: [N, Dg, g.Ho, g.Wo], data: channels(dy.data, N, D, P, gi * Dg, Dg) };
+    const cache_g = { kind: "conv" as const, x: x_g, w: w_g, bias: true, geometry: one };
+    const r = convBackwardChecked(one, dy_g, cache_g, inputGradient);
+    dW.set(r.dw.data, gi * Dg * K); // dw's filters [gi·D/G, (gi+1)·D/G)
+    db.set(r.db!.data, gi * Dg);
+    if (dX !== null) putChannels(dX, r.dx!.data, N, C, H * W, gi * Cg, Cg);
+  }
+  const grads = {
+    dw: { shape: [...w.shape], data: dW },
+    db: cache.bias ? { shape: [D], data: db } : null,
+  };
   return dX === null ? { dx: null, ...grads } : { dx: { shape: [...x.shape], data: dX }, ...grads };
 }

@@ -21,6 +21,9 @@ export interface Conv2DOptions extends ConvOptions {
   outChannels: number;
   /** The kernel's size, one number or [kh, kw]. */
   size: number | [number, number];
+  /** Whether the layer adds a bias; default true. Without one (as before a batch norm, which
+   * would cancel it) there is no `b` parameter. */
+  bias?: boolean;
   /** Element type of the parameters; default "float32". */
   dtype?: "float32" | "float64";
   /** Random source for the initial weights; default `mulberry32(0)`. */
@@ -28,7 +31,8 @@ export interface Conv2DOptions extends ConvOptions {
 }
 
 /**
- * A convolution layer. Weights start He-normal (std √(2/K), K = C·kh·kw), bias zero.
+ * A convolution layer. Weights start He-normal (std √(2/K), K = (C/groups)·kh·kw, the inputs each
+ * output sums), bias zero.
  *
  * Like llm.c's preallocated activations, the tensors `forward` and `backward` return live in the
  * layer's workspace and are reused from call to call (a fresh large typed array costs page
@@ -44,16 +48,21 @@ export interface Conv2DOptions extends ConvOptions {
  * const dx = conv.backward({ shape: y.shape, data: new Float32Array(200).fill(1) });
  * assertEquals(dx.shape, [2, 1, 5, 5]);
  * assertEquals(conv.params()[1].grad.data[0], 2 * 25); // db = Σ dy over batch and positions
+ * // depthwise, no bias: one 3×3 filter per channel, "same" size
+ * const dw = new Conv2D({ inChannels: 4, outChannels: 4, size: 3, groups: 4, padding: "same", bias: false });
+ * assertEquals(dw.w.value.shape, [4, 1, 3, 3]);
+ * assertEquals(dw.params().length, 1);
+ * assertEquals(dw.forward({ shape: [1, 4, 6, 6], data: new Float32Array(144) }).shape, [1, 4, 6, 6]);
  * ```
  */
 export class Conv2D implements Layer {
   /** The layer kind. */
   readonly kind: string = "Conv2D";
-  /** Filters [D, C, kh, kw]. */
+  /** Filters [D, C/groups, kh, kw]. */
   readonly w: Param;
-  /** Bias [D]. */
-  readonly b: Param;
-  /** Stride and padding. */
+  /** Bias [D], or null when the layer has none. */
+  readonly b: Param | null;
+  /** Stride, padding, dilation and groups. */
   readonly options: ConvOptions;
   /**
    * Training mode (the default): a backward pass follows each forward pass, so the fast backend
@@ -68,8 +77,10 @@ export class Conv2D implements Layer {
   /**
    * Creates the layer with freshly initialised parameters.
    *
-   * @param opts Channels, kernel size, stride, padding, dtype and the random source.
-   * @throws {RangeError} If a size is not a positive integer.
+   * @param opts Channels, kernel size, stride, padding, dilation, groups, bias, dtype and the
+   *   random source.
+   * @throws {RangeError} If a size is not a positive integer, or groups do not divide the
+   *   channels.
    * @throws {TypeError} If `opts` is not an object or `size` is missing.
    */
   constructor(opts: Conv2DOptions) {
@@ -88,12 +99,28 @@ export class Conv2D implements Layer {
       }
     }
     pairOption("Conv2D", "stride", opts.stride, 1, [1, 1]);
-    pairOption("Conv2D", "padding", opts.padding, 0, [0, 0]);
-    const K = C * kh * kw, dtype = opts.dtype ?? "float32";
+    pairOption("Conv2D", "dilation", opts.dilation, 1, [1, 1]);
+    if (opts.padding !== "same") pairOption("Conv2D", "padding", opts.padding, 0, [0, 0]);
+    const G = opts.groups ?? 1;
+    if (!Number.isInteger(G) || G < 1 || C % G !== 0 || D % G !== 0) {
+      throw new RangeError(
+        `Conv2D: groups must be a positive integer dividing inChannels ${C} and outChannels ${D}, ` +
+          `got ${G}`,
+      );
+    }
+    if (opts.bias !== undefined && typeof opts.bias !== "boolean") {
+      throw new TypeError(`Conv2D: bias must be true or false, got ${JSON.stringify(opts.bias)}`);
+    }
+    const K = (C / G) * kh * kw, dtype = opts.dtype ?? "float32";
     const w = heNormal(D * K, { fanIn: K, dtype, rng: opts.rng ?? mulberry32(0) });
-    this.w = param("w", [D, C, kh, kw], w);
-    this.b = param("b", [D], zerosLike(w, D));
-    this.options = { stride: opts.stride, padding: opts.padding };
+    this.w = param("w", [D, C / G, kh, kw], w);
+    this.b = opts.bias === false ? null : param("b", [D], zerosLike(w, D));
+    this.options = {
+      stride: opts.stride,
+      padding: opts.padding,
+      dilation: opts.dilation,
+      groups: opts.groups,
+    };
   }
 
   /**
@@ -105,7 +132,7 @@ export class Conv2D implements Layer {
    */
   forward(x: Tensor): Tensor {
     const opts = { ...this.options, training: this.training, workspace: this.#ws };
-    const { y, cache } = convForward(x, this.w.value, this.b.value, opts);
+    const { y, cache } = convForward(x, this.w.value, this.b?.value ?? null, opts);
     this.#cache = cache;
     return y;
   }
@@ -121,7 +148,7 @@ export class Conv2D implements Layer {
     if (this.#cache === undefined) throw new Error("Conv2D.backward: call forward first");
     const { dx, dw, db } = convBackward(dy, this.#cache, { workspace: this.#ws });
     this.w.grad.data.set(dw.data);
-    this.b.grad.data.set(db.data);
+    if (db !== null) this.b?.grad.data.set(db.data);
     return dx;
   }
 
@@ -138,15 +165,15 @@ export class Conv2D implements Layer {
     const opts = { inputGradient: false, workspace: this.#ws } as const;
     const { dw, db } = convBackward(dy, this.#cache, opts);
     this.w.grad.data.set(dw.data);
-    this.b.grad.data.set(db.data);
+    if (db !== null) this.b?.grad.data.set(db.data);
   }
 
   /**
    * The trainable parameters, in a fixed order.
    *
-   * @returns [w, b].
+   * @returns [w, b], or [w] without a bias.
    */
   params(): Param[] {
-    return [this.w, this.b];
+    return this.b === null ? [this.w] : [this.w, this.b];
   }
 }

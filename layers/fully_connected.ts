@@ -13,6 +13,7 @@ import { fcArgs, fcBackwardArgs, fcConvGeometry } from "./_args.ts";
 import { convBackwardChecked, convForwardChecked } from "./conv.ts";
 import type {
   BackwardResult,
+  ConvCache,
   ConvForwardResult,
   FcCache,
   FcForwardResult,
@@ -111,7 +112,8 @@ export function asFcResult<T extends FloatArray>(
   const [N, D] = [x.shape[0], w.shape[0]];
   return {
     y: { shape: [N, D], data: r.y.data },
-    cache: { kind: "fc", xShape: [...x.shape], w, conv: r.cache },
+    // a fully connected layer always has its bias
+    cache: { kind: "fc", xShape: [...x.shape], w, conv: r.cache as ConvCache<T, true> },
   };
 }
 
@@ -171,10 +173,11 @@ export function fcBackward<T extends FloatArray, O extends ParamBackwardOptions 
  * ```
  */
 export function fcGradients<T extends FloatArray>(
-  g: Gradients<T> | ParamGradients<T>,
+  g: Gradients<T, Tensor<T> | null> | ParamGradients<T, Tensor<T> | null>,
   cache: Pick<FcCache<T>, "xShape" | "w">,
 ): Gradients<T> | ParamGradients<T> {
-  const dw = { shape: [...cache.w.shape], data: g.dw.data }, db = g.db;
+  // the convolution of a fully connected layer has its bias, so db is there
+  const dw = { shape: [...cache.w.shape], data: g.dw.data }, db = g.db as Tensor<T>;
   return g.dx === null
     ? { dx: null, dw, db }
     : { dx: { shape: [...cache.xShape], data: g.dx.data }, dw, db };

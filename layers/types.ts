@@ -55,35 +55,46 @@ export interface ForwardResult<T extends FloatArray, C> {
   readonly cache: C;
 }
 
-/** The gradients of a layer with parameters: with respect to its input, weights and bias. */
-export interface Gradients<T extends FloatArray = FloatArray> {
+/** The gradients of a layer with parameters: with respect to its input, weights and bias (DB is
+ * null for a convolution without bias). */
+export interface Gradients<T extends FloatArray = FloatArray, DB = Tensor<T>> {
   /** dL/dx, x's shape. */
   readonly dx: Tensor<T>;
   /** dL/dw, w's shape. */
   readonly dw: Tensor<T>;
-  /** dL/db, b's shape. */
-  readonly db: Tensor<T>;
+  /** dL/db, b's shape; null when the layer has no bias. */
+  readonly db: DB;
 }
 
 /** The gradients with `inputGradient: false`: the parameters' only. */
-export interface ParamGradients<T extends FloatArray = FloatArray> {
+export interface ParamGradients<T extends FloatArray = FloatArray, DB = Tensor<T>> {
   /** Not computed. */
   readonly dx: null;
   /** dL/dw, w's shape. */
   readonly dw: Tensor<T>;
-  /** dL/db, b's shape. */
-  readonly db: Tensor<T>;
+  /** dL/db, b's shape; null when the layer has no bias. */
+  readonly db: DB;
 }
 
 /** What a backward pass with options O returns: dx null when O has `inputGradient: false`, and
  * either when O's `inputGradient` is a boolean that may be false. */
-export type BackwardResult<T extends FloatArray, O> = O extends { inputGradient: false }
-  ? ParamGradients<T>
+export type BackwardResult<T extends FloatArray, O, DB = Tensor<T>> = O extends
+  { inputGradient: false } ? ParamGradients<T, DB>
   : false extends ("inputGradient" extends keyof O ? O["inputGradient" & keyof O] : undefined)
-    ? Gradients<T> | ParamGradients<T>
-  : Gradients<T>;
+    ? Gradients<T, DB> | ParamGradients<T, DB>
+  : Gradients<T, DB>;
 
-/** The sizes of a convolution, checked: x [N,C,H,W], w [D,C,kh,kw] -> y [N,D,Ho,Wo]. */
+/** The bias gradient of a convolution whose forward pass had a bias (B true), none (false), or
+ * either (boolean). */
+export type BiasGradient<T extends FloatArray, B extends boolean> = [B] extends [true] ? Tensor<T>
+  : [B] extends [false] ? null
+  : Tensor<T> | null;
+
+/** Whether a bias argument (a tensor or null) is a bias, as a type. */
+export type HasBias<B> = [B] extends [null] ? false : null extends B ? boolean : true;
+
+/** The sizes of a convolution, checked: x [N,C,H,W], w [D,C/G,kh,kw] -> y [N,D,Ho,Wo], in G
+ * groups of C/G input channels and D/G filters each. */
 export interface ConvGeometry {
   /** Batch. */
   readonly N: number;
@@ -103,35 +114,49 @@ export interface ConvGeometry {
   readonly stride: readonly [number, number];
   /** Zero padding [ph, pw] on each side. */
   readonly padding: readonly [number, number];
+  /** Dilation [dh, dw]: the spacing of the kernel's taps. */
+  readonly dilation: readonly [number, number];
+  /** Groups G: filter d sees the C/G channels of group floor(d / (D/G)) only. */
+  readonly groups: number;
   /** Output height. */
   readonly Ho: number;
   /** Output width. */
   readonly Wo: number;
-  /** C·kh·kw: rows of x_col, columns of w_col. */
+  /** (C/G)·kh·kw: rows of one group's x_col, columns of w_col. */
   readonly K: number;
   /** Ho·Wo: columns of x_col, output positions per sample. */
   readonly P: number;
 }
 
-/** Stride and zero padding of a convolution, one number for both axes or [rows, cols]. */
+/** Stride, zero padding, dilation and groups of a convolution; each size one number for both
+ * axes or [rows, cols]. */
 export interface ConvOptions {
   /** Step between windows; default 1. */
   stride?: number | [number, number];
-  /** Zeros added on each side; default 0. */
-  padding?: number | [number, number];
+  /** Zeros added on each side; default 0. "same": the output keeps the input's size, which is
+   * symmetric (and allowed) only with stride 1 and an odd dilated kernel, dilation·(k − 1) even:
+   * padding dilation·(k − 1)/2 on each side. */
+  padding?: number | [number, number] | "same";
+  /** The spacing of the kernel's taps in the input; default 1 (adjacent). */
+  dilation?: number | [number, number];
+  /** Split channels and filters into this many independent groups; default 1. C and D must be
+   * divisible by it; w is then [D, C/groups, kh, kw]. groups = C is a depthwise convolution. */
+  groups?: number;
 }
 
 /** Options of `convForward`. */
 export interface ConvForwardOptions extends ConvOptions, ForwardOptions {}
 
-/** What `convBackward` needs from the forward pass. Treat it as opaque. */
-export interface ConvCache<T extends FloatArray = FloatArray> {
+/** What `convBackward` needs from the forward pass. Treat it as opaque. B: whether it had a bias. */
+export interface ConvCache<T extends FloatArray = FloatArray, B extends boolean = boolean> {
   /** What made it. */
   readonly kind: "conv";
   /** The input [N,C,H,W]. */
   readonly x: Tensor<T>;
-  /** The filters [D,C,kh,kw]. */
+  /** The filters [D,C/G,kh,kw]. */
   readonly w: Tensor<T>;
+  /** Whether the forward pass added a bias (then backward returns db, else db is null). */
+  readonly bias: B;
   /** The sizes. */
   readonly geometry: ConvGeometry;
   /** (fast backend) every sample's x_col [N, K, P], when the forward pass kept them. */
@@ -139,7 +164,8 @@ export interface ConvCache<T extends FloatArray = FloatArray> {
 }
 
 /** The result of `convForward`: y [N, D, Ho, Wo] and the cache. */
-export type ConvForwardResult<T extends FloatArray = FloatArray> = ForwardResult<T, ConvCache<T>>;
+export type ConvForwardResult<T extends FloatArray = FloatArray, B extends boolean = boolean> =
+  ForwardResult<T, ConvCache<T, B>>;
 
 /** What `fcBackward` needs from the forward pass. Treat it as opaque. */
 export interface FcCache<T extends FloatArray = FloatArray> {
@@ -150,7 +176,7 @@ export interface FcCache<T extends FloatArray = FloatArray> {
   /** The weights [D, K]. */
   readonly w: Tensor<T>;
   /** The cache of the convolution it is. */
-  readonly conv: ConvCache<T>;
+  readonly conv: ConvCache<T, true>;
 }
 
 /** The result of `fcForward`: y [N, D] and the cache. */

@@ -29,7 +29,13 @@ export type LayerSpec =
     /** The kernel's size (checkpoints of convprop 0.1 call it `kernelSize`, which is read too). */
     size: number;
     stride?: number;
-    padding?: number;
+    /** Zeros on each side, or "same" (stride 1, odd kernel). */
+    padding?: number | "same";
+    dilation?: number;
+    /** Default 1; `groups: inChannels` is depthwise. */
+    groups?: number;
+    /** Default true. */
+    bias?: boolean;
   }
   | { type: "relu" }
   | { type: "maxpool"; size: number; stride?: number }
@@ -87,6 +93,9 @@ export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}
           size: s.size ?? (s as { kernelSize?: number }).kernelSize,
           stride: s.stride ?? 1,
           padding: s.padding ?? 0,
+          dilation: s.dilation ?? 1,
+          groups: s.groups ?? 1,
+          bias: s.bias ?? true,
           dtype,
           rng,
         });
@@ -139,10 +148,10 @@ export function specShapes(
   const sizes = (...v: unknown[]) => v.every((n) => Number.isInteger(n) && (n as number) > 0);
   for (const [i, s] of spec.entries()) {
     if (s?.type === "conv") {
-      const k = s.size ?? (s as { kernelSize?: number }).kernelSize;
-      if (!sizes(s.inChannels, s.outChannels, k)) return null;
-      out.push({ name: `${i}.weight`, shape: [s.outChannels, s.inChannels, k!, k!] });
-      out.push({ name: `${i}.bias`, shape: [s.outChannels] });
+      const k = s.size ?? (s as { kernelSize?: number }).kernelSize, G = s.groups ?? 1;
+      if (!sizes(s.inChannels, s.outChannels, k, G) || s.inChannels % G !== 0) return null;
+      out.push({ name: `${i}.weight`, shape: [s.outChannels, s.inChannels / G, k!, k!] });
+      if (s.bias !== false) out.push({ name: `${i}.bias`, shape: [s.outChannels] });
     } else if (s?.type === "fc") {
       if (!sizes(s.inFeatures, s.outFeatures)) return null;
       out.push({ name: `${i}.weight`, shape: [s.outFeatures, s.inFeatures] });

@@ -594,11 +594,11 @@ Deno.test("half-written: a layer's gradients survive a backward that throws", ()
   const layer = new Conv2D({ inChannels: 3, outChannels: 5, size: 3, dtype: "float64" });
   const y = layer.forward(x);
   layer.backward(randn([...y.shape], Float64Array, 16));
-  const dw = copy(layer.w.grad), db = copy(layer.b.grad);
+  const dw = copy(layer.w.grad), db = copy(layer.b!.grad);
   assertThrows(() => layer.backward(randn([2, 5, 6, 5])), RangeError);
   assertThrows(() => layer.backward(randn([...y.shape], Float32Array)), TypeError);
   assertEquals(copy(layer.w.grad), dw);
-  assertEquals(copy(layer.b.grad), db);
+  assertEquals(copy(layer.b!.grad), db);
 
   const dense = new FullyConnected({ inFeatures: 12, outFeatures: 5, dtype: "float64" });
   dense.forward(xf);

@@ -1,6 +1,7 @@
 // The differential suite: every public layer function and gemm, on the fast backend against the
-// reference backend, over thousands of random small geometries (per-axis stride and padding, 1×1
-// kernels, kernels as large as the padded input, batch 1), in float64 and float32.
+// reference backend, over thousands of random small geometries (per-axis stride, padding and
+// dilation, groups, no bias, 1×1 kernels, kernels as large as the padded input, batch 1), in
+// float64 and float32.
 //
 // What must agree, and how closely:
 // - bit for bit (every element the same number, NaN matching NaN; a zero may differ in sign, as
@@ -107,20 +108,41 @@ interface ConvGeo {
   kw: number;
   stride: [number, number];
   padding: [number, number];
+  dilation: [number, number];
+  groups: number;
+  bias: boolean;
 }
 
 /** Random small convolutions; every tenth has a kernel as large as the padded input (one
- * output position), every seventh a 1×1 kernel, and batch 1 is common. */
+ * output position), every seventh a 1×1 kernel, and batch 1 is common; every third is dilated,
+ * every fourth grouped (every twelfth depthwise), every fifth has no bias. */
 function convGeometry(rng: () => number, i: number): ConvGeo {
-  const N = randInt(rng, 1, 3), C = randInt(rng, 1, 4), H = randInt(rng, 1, 9);
-  const W = randInt(rng, 1, 9), D = randInt(rng, 1, 6);
+  const N = randInt(rng, 1, 3), H = randInt(rng, 1, 9);
+  const W = randInt(rng, 1, 9);
+  let C = randInt(rng, 1, 4), D = randInt(rng, 1, 6);
   const padding: [number, number] = [randInt(rng, 0, 2), randInt(rng, 0, 2)];
   const stride: [number, number] = [randInt(rng, 1, 3), randInt(rng, 1, 3)];
-  let kh = randInt(rng, 1, Math.min(5, H + 2 * padding[0]));
-  let kw = randInt(rng, 1, Math.min(5, W + 2 * padding[1]));
-  if (i % 10 === 0) [kh, kw] = [H + 2 * padding[0], W + 2 * padding[1]];
+  const dilation: [number, number] = i % 3 === 1
+    ? [randInt(rng, 1, 3), randInt(rng, 1, 3)]
+    : [1, 1];
+  // the largest kernel whose dilated span fits the padded input
+  const most = (n: number, p: number, d: number) => Math.floor((n + 2 * p - 1) / d) + 1;
+  let kh = randInt(rng, 1, Math.min(5, most(H, padding[0], dilation[0])));
+  let kw = randInt(rng, 1, Math.min(5, most(W, padding[1], dilation[1])));
+  if (i % 10 === 0) [kh, kw] = [most(H, padding[0], dilation[0]), most(W, padding[1], dilation[1])];
   if (i % 7 === 0) [kh, kw] = [1, 1];
-  return { N, C, H, W, D, kh, kw, stride, padding };
+  let groups = 1;
+  if (i % 4 === 2) {
+    groups = randInt(rng, 2, 3);
+    [C, D] = [groups * randInt(rng, 1, 2), groups * randInt(rng, 1, 3)];
+  }
+  if (i % 12 === 6) [D, groups] = [C, C]; // depthwise
+  return { N, C, H, W, D, kh, kw, stride, padding, dilation, groups, bias: i % 5 !== 3 };
+}
+
+/** The convolution options of a geometry. */
+function convOpts(g: ConvGeo) {
+  return { stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups };
 }
 
 const CONV_CASES = 1500;
@@ -130,13 +152,15 @@ for (const T of TYPES) {
     const rng = rngFor(T === Float64Array ? 101 : 102), u = unit(T);
     for (let i = 0; i < CONV_CASES; i++) {
       const g = convGeometry(rng, i), label = `${T.name} ${JSON.stringify(g)}`;
-      const x = rand(rng, [g.N, g.C, g.H, g.W], T), w = rand(rng, [g.D, g.C, g.kh, g.kw], T);
-      const b = rand(rng, [g.D], T), opts = { stride: g.stride, padding: g.padding };
+      const x = rand(rng, [g.N, g.C, g.H, g.W], T);
+      const w = rand(rng, [g.D, g.C / g.groups, g.kh, g.kw], T);
+      const b = g.bias ? rand(rng, [g.D], T) : null, opts = convOpts(g);
       const ref = on("reference", () => convForward(x, w, b, opts));
       const fast = on("fast", () => convForward(x, w, b, opts));
-      const K = g.C * g.kh * g.kw;
+      const K = (g.C / g.groups) * g.kh * g.kw;
       // y: K products and K additions, plus the bias
-      const sY = on("reference", () => convForward(abs(x), abs(w), abs(b), opts)).y.data;
+      const sY = on("reference", () =>
+        convForward(abs(x), abs(w), b === null ? null : abs(b), opts)).y.data;
       assertWithin(fast.y.data, ref.y.data, sY, K + 2, u, `${label} y`);
       const dy = rand(rng, [...ref.y.shape], T);
       const gr = on("reference", () => convBackward(dy, ref.cache));
@@ -148,7 +172,8 @@ for (const T of TYPES) {
       const P = ref.y.shape[2] * ref.y.shape[3];
       // dw: N·P products per entry, summed within a sample and then over the samples
       assertWithin(gf.dw.data, gr.dw.data, a.dw.data, g.N * P + g.N + 2, u, `${label} dw`);
-      assertWithin(gf.db.data, gr.db.data, a.db.data, g.N * P + g.N + 2, u, `${label} db`);
+      if (b === null) assert(gf.db === null && gr.db === null, `${label}: no bias, no db`);
+      else assertWithin(gf.db!.data, gr.db!.data, a.db!.data, g.N * P + g.N + 2, u, `${label} db`);
       // dx: each cell sums D products for each of at most kh·kw windows that read it
       assertWithin(gf.dx.data, gr.dx.data, a.dx.data, g.D + g.kh * g.kw + 2, u, `${label} dx`);
       // either backend's backward on the other's cache: the same numbers as its own
@@ -176,9 +201,10 @@ Deno.test("differential: inside the fast backend, its kernels agree bit for bit"
   for (let i = 0; i < 400; i++) {
     const g = convGeometry(rng, i);
     for (const T of TYPES) {
-      const x = rand(rng, [g.N, g.C, g.H, g.W], T), w = rand(rng, [g.D, g.C, g.kh, g.kw], T);
-      const b = rand(rng, [g.D], T), label = `${T.name} ${JSON.stringify(g)}`;
-      const opts = { stride: g.stride, padding: g.padding };
+      const x = rand(rng, [g.N, g.C, g.H, g.W], T);
+      const w = rand(rng, [g.D, g.C / g.groups, g.kh, g.kw], T);
+      const b = g.bias ? rand(rng, [g.D], T) : null, label = `${T.name} ${JSON.stringify(g)}`;
+      const opts = convOpts(g);
       if (fma && T === Float32Array) {
         const y = (conv: ConvKernel) =>
           run(
@@ -315,7 +341,7 @@ Deno.test("differential: im2col and col2im are one implementation on both backen
   for (let i = 0; i < 300; i++) {
     const g = convGeometry(rng, i);
     const table = im2colTable(
-      convTableGeometry({ ...g, D: 1, Ho: 1, Wo: 1, K: 1, P: 1 }),
+      convTableGeometry({ ...g, D: g.groups, Ho: 1, Wo: 1, K: 1, P: 1 }),
     );
     const x = randomArray(rng, table.inputSize, Float32Array);
     const c = randomArray(rng, table.rows * table.cols, Float32Array);

@@ -132,7 +132,14 @@ interface ConvGeometry {
   name: string;
   x: number[];
   w: number[];
-  opts: { stride?: number | [number, number]; padding?: number | [number, number] };
+  opts: {
+    stride?: number | [number, number];
+    padding?: number | [number, number] | "same";
+    dilation?: number | [number, number];
+    groups?: number;
+  };
+  /** false: no bias (b = null). */
+  bias?: boolean;
 }
 
 const CONV_GEOMETRIES: ConvGeometry[] = [
@@ -158,6 +165,22 @@ const CONV_GEOMETRIES: ConvGeometry[] = [
     w: [3, 1, 4, 3],
     opts: { stride: [1, 2], padding: [2, 1] },
   },
+  { name: "dilation 2", x: [2, 2, 7, 7], w: [3, 2, 3, 3], opts: { dilation: 2 } },
+  {
+    name: "dilation [2,3], stride 2, padding [2,1]",
+    x: [1, 2, 9, 8],
+    w: [2, 2, 2, 3],
+    opts: { dilation: [2, 3], stride: 2, padding: [2, 1] },
+  },
+  { name: "groups 2", x: [2, 4, 5, 5], w: [6, 2, 3, 3], opts: { groups: 2, padding: 1 } },
+  {
+    name: "depthwise, dilation 2, same, no bias",
+    x: [2, 3, 6, 6],
+    w: [3, 1, 3, 3],
+    opts: { groups: 3, dilation: 2, padding: "same" },
+    bias: false,
+  },
+  { name: "no bias", x: [2, 2, 4, 4], w: [3, 2, 2, 2], opts: {}, bias: false },
 ];
 
 CONV_GEOMETRIES.forEach((geo, k) => {
@@ -165,14 +188,15 @@ CONV_GEOMETRIES.forEach((geo, k) => {
     const rng = mulberry32(100 + k);
     const x = randn(geo.x, rng);
     const w = randn(geo.w, rng, 0.5);
-    const b = randn([geo.w[0]], rng);
+    const b = geo.bias === false ? null : randn([geo.w[0]], rng);
     const { y, cache } = convForward(x, w, b, geo.opts);
     const r = randn([...y.shape], rng);
     const { dx, dw, db } = convBackward(r, cache);
     const loss = () => dot(convForward(x, w, b, geo.opts).y.data, r.data);
     let e = gradcheck("dx", loss, x, dx, rng);
     e = Math.max(e, gradcheck("dw", loss, w, dw, rng));
-    e = Math.max(e, gradcheck("db", loss, b, db, rng));
+    if (b === null) assert(db === null, "no bias, no db");
+    else e = Math.max(e, gradcheck("db", loss, b, db!, rng));
     worst.push([`conv ${geo.name}`, e]);
   });
 });

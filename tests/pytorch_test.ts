@@ -56,17 +56,18 @@ interface JsonTensor {
 type Pair = number | [number, number];
 interface ConvCase {
   name: string;
-  opts: { stride?: Pair; padding?: Pair };
+  opts: { stride?: Pair; padding?: Pair | "same"; dilation?: Pair; groups?: number };
   x: JsonTensor;
   w: JsonTensor;
-  b: JsonTensor;
+  /** null: no bias (then db is null too). */
+  b: JsonTensor | null;
   dy: JsonTensor;
   y: JsonTensor;
   dx: JsonTensor;
   dw: JsonTensor;
-  db: JsonTensor;
+  db: JsonTensor | null;
 }
-type FcCase = Omit<ConvCase, "opts">;
+type FcCase = Omit<ConvCase, "opts" | "b" | "db"> & { b: JsonTensor; db: JsonTensor };
 interface PoolCase {
   name: string;
   opts: { size: Pair; stride?: Pair };
@@ -157,25 +158,28 @@ function record(layer: string, dtype: string, err: number, where: string): void 
 for (const dtype of DTYPES) {
   for (const c of convCases) {
     Deno.test(`pytorch: conv ${c.name} (${dtype.name})`, () => {
-      const x = load(c.x, dtype.ctor), w = load(c.w, dtype.ctor), b = load(c.b, dtype.ctor);
+      const x = load(c.x, dtype.ctor), w = load(c.w, dtype.ctor);
+      const b = c.b === null ? null : load(c.b, dtype.ctor);
       const { y, cache } = convForward(x, w, b, c.opts);
       expectClose("conv", dtype, `${c.name} y`, y, c.y);
       const { dx, dw, db } = convBackward(load(c.dy, dtype.ctor), cache);
       expectClose("conv", dtype, `${c.name} dx`, dx, c.dx);
       expectClose("conv", dtype, `${c.name} dw`, dw, c.dw);
-      expectClose("conv", dtype, `${c.name} db`, db, c.db);
+      if (c.db === null) assertEquals(db, null, `${c.name}: no bias, no db`);
+      else expectClose("conv", dtype, `${c.name} db`, db!, c.db);
 
       // The layer class computes the same thing with its parameters set to the fixture's.
-      const [, C, kh, kw] = c.w.shape;
+      const [, Cg, kh, kw] = c.w.shape;
       const layer = new Conv2D({
-        inChannels: C,
+        inChannels: Cg * (c.opts.groups ?? 1),
         outChannels: c.w.shape[0],
         size: [kh, kw],
         ...c.opts,
+        bias: b !== null,
         dtype: dtype.name,
       });
       layer.w.value.data.set(w.data);
-      layer.b.value.data.set(b.data);
+      if (b !== null) layer.b!.value.data.set(b.data);
       expectClose("conv", dtype, `${c.name} Conv2D y`, layer.forward(x), c.y);
       expectClose(
         "conv",
@@ -185,7 +189,8 @@ for (const dtype of DTYPES) {
         c.dx,
       );
       expectClose("conv", dtype, `${c.name} Conv2D dw`, layer.w.grad, c.dw);
-      expectClose("conv", dtype, `${c.name} Conv2D db`, layer.b.grad, c.db);
+      if (c.db !== null) expectClose("conv", dtype, `${c.name} Conv2D db`, layer.b!.grad, c.db);
+      else assertEquals(layer.b, null);
     });
   }
 
@@ -205,12 +210,12 @@ for (const dtype of DTYPES) {
         dtype: dtype.name,
       });
       layer.w.value.data.set(w.data);
-      layer.b.value.data.set(b.data);
+      layer.b!.value.data.set(b.data);
       expectClose("fc", dtype, `${c.name} FullyConnected y`, layer.forward(x), c.y);
       const dxLayer = layer.backward(load(c.dy, dtype.ctor));
       expectClose("fc", dtype, `${c.name} FullyConnected dx`, dxLayer, c.dx);
       expectClose("fc", dtype, `${c.name} FullyConnected dw`, layer.w.grad, c.dw);
-      expectClose("fc", dtype, `${c.name} FullyConnected db`, layer.b.grad, c.db);
+      expectClose("fc", dtype, `${c.name} FullyConnected db`, layer.b!.grad, c.db);
     });
   }
 

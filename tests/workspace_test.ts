@@ -165,7 +165,7 @@ Deno.test("layer classes reuse their workspaces and still compute the same numbe
     const x = rand([N, 2, 6, 7]);
     const y = fc.forward(pool.forward(relu.forward(conv.forward(x))));
     // the functional calls on the same weights, with fresh arrays
-    const c = convForward(x, conv.w.value, conv.b.value, { padding: 1 });
+    const c = convForward(x, conv.w.value, conv.b!.value, { padding: 1 });
     const r = reluForward(c.y);
     const p = maxPoolForward(r.y, { size: 2 });
     const f = fcForward(p.y, fc.w.value, fc.b.value);

@@ -159,9 +159,9 @@ export function gemmKernel(m: number, n: number, k: number, float32: boolean): G
 
 /** What the convolution's choice depends on. */
 export interface ConvShape {
-  /** Filters D (rows of w_col). */
+  /** Filters per group D/G (rows of one group's w_col). */
   readonly d: number;
-  /** Taps K = C·kh·kw. */
+  /** Taps per group K = (C/G)·kh·kw. */
   readonly k: number;
   /** Output positions per sample P = Ho·Wo. */
   readonly p: number;
@@ -169,6 +169,10 @@ export interface ConvShape {
   readonly outWidth: number;
   /** Stride [sh, sw]. */
   readonly stride: readonly [number, number];
+  /** Groups G; default 1. */
+  readonly groups?: number;
+  /** Dilation [dh, dw]; default [1, 1]. */
+  readonly dilation?: readonly [number, number];
   /** Whether the arrays are Float32Array. */
   readonly float32: boolean;
   /** Whether every sample's x_col is kept for the backward pass. */
@@ -180,7 +184,8 @@ export interface ConvShape {
  * covers the input, as in a fully connected layer): the whole batch as one GEMM. Float32,
  * stride 1, no x_col kept, and a product the GEMM would run on the FMA kernel: the direct kernel,
  * whose sums are then the GEMM's bit for bit, while its row padding stays small. Otherwise
- * im2col and a GEMM per sample.
+ * im2col and a GEMM per sample (and per group). Both special kernels are for one group and
+ * adjacent taps only.
  *
  * @param s The layer's shape.
  * @returns The kernel.
@@ -194,12 +199,16 @@ export interface ConvShape {
  * assertEquals(convKernel({ ...s, stride: [2, 2] }), "im2col");
  * assertEquals(convKernel({ ...s, keep: true }), "im2col");
  * assertEquals(convKernel({ ...s, p: 1, outWidth: 1 }), "batched");
+ * assertEquals(convKernel({ ...s, groups: 2 }), "im2col");
  * ```
  */
 export function convKernel(s: ConvShape): ConvKernel {
-  const direct = s.float32 && !s.keep && s.stride[0] === 1 && s.stride[1] === 1 &&
+  const plain = (s.groups ?? 1) === 1 && (s.dilation ?? [1, 1]).every((d) => d === 1);
+  const direct = plain && s.float32 && !s.keep && s.stride[0] === 1 && s.stride[1] === 1 &&
     convSimdAvailable();
-  if (forced.conv !== undefined && (forced.conv !== "direct" || direct)) return forced.conv;
+  if (forced.conv === "im2col" || (forced.conv === "direct" && direct)) return forced.conv;
+  if (forced.conv === "batched" && plain && s.p === 1) return forced.conv;
+  if (!plain) return "im2col";
   if (s.p === 1) return "batched";
   const padded = Math.ceil(s.outWidth / 8) * 8;
   const fma = gemmKernel(s.d, s.p, s.k, s.float32) === "simd" && simd()?.name === "fma";
@@ -210,9 +219,10 @@ export function convKernel(s: ConvShape): ConvKernel {
 
 /**
  * How the fast convolution's backward pass runs: one GEMM for the whole batch where there is one
- * output position per sample, else im2col and GEMMs per sample.
+ * output position per sample (and one group), else im2col and GEMMs per sample and group.
  *
  * @param p Output positions per sample.
+ * @param groups Groups G; default 1.
  * @returns The kernel.
  *
  * @example
@@ -220,11 +230,13 @@ export function convKernel(s: ConvShape): ConvKernel {
  * import { convBackwardKernel } from "./dispatch.ts";
  * import { assertEquals } from "@std/assert";
  * assertEquals([convBackwardKernel(1), convBackwardKernel(64)], ["batched", "im2col"]);
+ * assertEquals(convBackwardKernel(1, 2), "im2col");
  * ```
  */
-export function convBackwardKernel(p: number): "batched" | "im2col" {
-  if (forced.conv === "im2col" || (forced.conv === "batched" && p === 1)) return forced.conv;
-  return p === 1 ? "batched" : "im2col";
+export function convBackwardKernel(p: number, groups = 1): "batched" | "im2col" {
+  const batched = p === 1 && groups === 1;
+  if (forced.conv === "im2col" || (forced.conv === "batched" && batched)) return forced.conv;
+  return batched ? "batched" : "im2col";
 }
 
 /**

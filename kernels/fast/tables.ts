@@ -65,7 +65,7 @@ function continues(prev: number, next: number): boolean {
 /**
  * The table of a geometry, built on first use and cached (with its runs).
  *
- * @param geometry Input [C,H,W], kernel, stride, padding, as for {@link im2colTable}.
+ * @param geometry Input [C,H,W], kernel, stride, padding, dilation, as for {@link im2colTable}.
  * @returns The cached table: the same object for the same geometry while it stays cached.
  * @throws {RangeError} As {@link im2colTable}, for a bad geometry.
  *
@@ -84,7 +84,8 @@ function continues(prev: number, next: number): boolean {
  */
 export function fastTable(geometry: Im2colGeometry): FastTable {
   const { channels, height, width, kernel, stride = [1, 1], padding = [0, 0] } = geometry;
-  const key = [channels, height, width, ...kernel, ...stride, ...padding].join();
+  const { dilation = [1, 1] } = geometry;
+  const key = [channels, height, width, ...kernel, ...stride, ...padding, ...dilation].join();
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
   const table = im2colTable(geometry);

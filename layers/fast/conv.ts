@@ -10,8 +10,9 @@
  * - "direct" (float32, stride 1, nothing kept): kernels/fast/conv_simd.wat reads x_col's entries
  *   in place, through one offset per tap of a zero-padded copy of x_n, never building x_col;
  *   bit-identical to im2col + the SIMD GEMM.
- * - "im2col": per sample, x_col by the table's runs, then y_n = w_col · x_col + b on the GEMM
- *   kernel for the shape, with w_col packed once per call for all samples.
+ * - "im2col": per sample (and per group), x_col by the table's runs, then
+ *   y_n = w_col · x_col + b on the GEMM kernel for the shape, with each group's w_col packed once
+ *   per call for all samples.
  *
  * The arrays it writes live in the caller's workspace when one is given (results, every
  * sample's x_col kept for the backward pass in training, scratch, packed weights), else in new
@@ -68,15 +69,16 @@ function panels(ws: Workspace, role: string): (length: number) => Float32Array {
  * ```
  */
 export const convForward: typeof reference.convForward = (x, w, b, opts = {}) =>
-  convForwardChecked(convArgs("convForward", x, w, b, opts), x, w, b, opts);
+  // the cache's bias flag is the reference's conditional type, which TypeScript cannot check here
+  convForwardChecked(convArgs("convForward", x, w, b, opts), x, w, b, opts) as never;
 
 /**
  * {@link convForward} on checked arguments.
  *
  * @param g The sizes.
  * @param x Input [N, C, H, W].
- * @param w Filters [D, C, kh, kw].
- * @param b Bias [D].
+ * @param w Filters [D, C/G, kh, kw].
+ * @param b Bias [D], or null.
  * @param opts `training` and `workspace`.
  * @returns y and the cache.
  *
@@ -95,36 +97,49 @@ export function convForwardChecked<T extends FloatArray>(
   g: ConvGeometry,
   x: Tensor<T>,
   w: Tensor<T>,
-  b: Tensor<T>,
+  b: Tensor<T> | null,
   opts: ForwardOptions,
 ): ConvForwardResult<T> {
-  // x [N,C,H,W], w [D,C,kh,kw], b [D] -> y [N,D,Ho,Wo]
-  const { N, C, H, W, D, K, P } = g, CHW = C * H * W;
+  // x [N,C,H,W], w [D,C/G,kh,kw], b [D] or null -> y [N,D,Ho,Wo]
+  const { N, C, H, W, D, K, P, groups: G } = g, Cg = C / G, Dg = D / G, CHW = C * H * W;
   const table = fastTable(convTableGeometry(g)), ws = opts.workspace ?? new Workspace();
   // every sample's x_col is kept for the backward pass only while the batch's fit the bound of
   // one allocation (beyond it, the backward pass gathers each sample's again)
   const keep = opts.workspace !== undefined && opts.training !== false && !table.identity &&
-    N * K * P <= MAX_ELEMENTS;
-  const inputs = [x.data, w.data, b.data];
+    N * G * K * P <= MAX_ELEMENTS;
+  const inputs = b === null ? [x.data, w.data] : [x.data, w.data, b.data];
   const y = ws.floats("y", x.data, N * D * P, inputs);
-  const w_col = matrix(w.data, D, K); // [D, K]: w as stored
+  // b [D], or zeros: a convolution without bias adds 0
+  const bias = b?.data ?? ws.floats("zero bias", x.data, D, inputs).fill(0);
   const float32 = x.data instanceof Float32Array;
-  const kernel = convKernel({ d: D, k: K, p: P, outWidth: g.Wo, stride: g.stride, float32, keep });
+  const kernel = convKernel({
+    d: Dg,
+    k: K,
+    p: P,
+    outWidth: g.Wo,
+    stride: g.stride,
+    groups: G,
+    dilation: g.dilation,
+    float32,
+    keep,
+  });
   let columns: T | undefined;
   if (kernel === "batched") {
-    // x_cols [N, K]: sample n's single column is row n (x itself when the table is the identity)
+    // one group: x_cols [N, K], sample n's single column is row n (x itself when the table is
+    // the identity)
+    const w_col = matrix(w.data, D, K); // [D, K]: w as stored
     const x_cols = table.identity
       ? x.data
       : ws.floats(keep ? "x_col" : "x_col scratch", x.data, N * K, [...inputs, y]);
     if (!table.identity) {
       for (let n = 0; n < N; n++) runIm2col(sample(x.data, n, CHW), table, sample(x_cols, n, K));
     }
-    for (let n = 0; n < N; n++) y.set(b.data, n * D);
+    for (let n = 0; n < N; n++) y.set(bias, n * D);
     product(matrix(x_cols, N, K), w_col, y, { transB: true, beta: 1 }); // y = x_cols · w_colᵀ + b
     if (keep) columns = x_cols;
   } else if (
     kernel === "direct" &&
-    convSimd(x.data as Float32Array, w.data as Float32Array, b.data as Float32Array, {
+    convSimd(x.data as Float32Array, w.data as Float32Array, bias as Float32Array, {
       n: N,
       c: C,
       h: H,
@@ -138,24 +153,37 @@ export function convForwardChecked<T extends FloatArray>(
   ) {
     // done on the kernel that never builds x_col
   } else {
-    // every sample's x_col [N, K, P] kept for backward, or one scratch x_col [K, P] reused
-    const cols = keep ? ws.floats("x_col", x.data, N * K * P, [...inputs, y]) : undefined;
+    // every sample's x_col [N, G, K, P] kept for backward, or one scratch x_col [K, P] reused
+    const cols = keep ? ws.floats("x_col", x.data, N * G * K * P, [...inputs, y]) : undefined;
     const scratch = cols === undefined ? ws.floats("x_col scratch", x.data, K * P) : undefined;
-    // w_col is the same for every sample: packed for the GEMM kernel once, not N times
-    const packed = packForGemm(w.data, false, D, K, P, panels(ws, "w_col panels"));
+    // each group's w_col [Dg, K] is the same for every sample: packed once, not N times
+    const w_cols = Array.from({ length: G }, (_, gi) => matrix(sample(w.data, gi, Dg * K), Dg, K));
+    const packs = w_cols.map((w_col, gi) =>
+      packForGemm(w_col.data, false, Dg, K, P, panels(ws, "w_col panels " + gi))
+    );
     for (let n = 0; n < N; n++) {
-      const x_col = scratch ?? sample(cols!, n, K * P);
-      runIm2col(sample(x.data, n, CHW), table, x_col);
-      const y_n = sample(y, n, D * P); // [D, P]
-      for (let d = 0; d < D; d++) y_n.fill(b.data[d], d * P, (d + 1) * P);
-      product(w_col, matrix(x_col, K, P), y_n, { beta: 1, packed }); // y_n = w_col · x_col + b
+      for (let gi = 0; gi < G; gi++) {
+        const x_col = scratch ?? sample(cols!, n * G + gi, K * P);
+        runIm2col(sample(x.data, n * G + gi, Cg * H * W), table, x_col);
+        const y_n = sample(y, n * G + gi, Dg * P); // [Dg, P]
+        for (let d = 0; d < Dg; d++) y_n.fill(bias[gi * Dg + d], d * P, (d + 1) * P);
+        // y_n = w_col · x_col + b
+        product(w_cols[gi], matrix(x_col, K, P), y_n, { beta: 1, packed: packs[gi] });
+      }
     }
     columns = cols;
   }
   const kept = columns === undefined ? undefined : ws.keep("x_col", columns);
   return {
     y: { shape: [N, D, g.Ho, g.Wo], data: y },
-    cache: { kind: "conv", x, w, geometry: g, ...(kept === undefined ? {} : { columns: kept }) },
+    cache: {
+      kind: "conv",
+      x,
+      w,
+      bias: b !== null,
+      geometry: g,
+      ...(kept === undefined ? {} : { columns: kept }),
+    },
   };
 }
 
@@ -203,7 +231,7 @@ export const convBackward: typeof reference.convBackward = (dy, cache, opts) =>
  * const { cache } = convForward(x, w, b);
  * const dy = { shape: [1, 1, 2, 2], data: new Float64Array(4).fill(1) };
  * const r = convBackwardChecked(cache.geometry, dy, cache, { inputGradient: false });
- * assertEquals([r.dx, Array.from(r.dw.data), Array.from(r.db.data)], [null, [10], [4]]);
+ * assertEquals([r.dx, Array.from(r.dw.data), Array.from(r.db!.data)], [null, [10], [4]]);
  * ```
  */
 export function convBackwardChecked<T extends FloatArray>(
@@ -211,32 +239,37 @@ export function convBackwardChecked<T extends FloatArray>(
   dy: Tensor<T>,
   cache: ConvCache<T>,
   opts: ParamBackwardOptions,
-): Gradients<T> | ParamGradients<T> {
-  // dy [N,D,Ho,Wo] -> dx [N,C,H,W], dw [D,C,kh,kw], db [D]
-  const { N, C, H, W, D, K, P } = g, CHW = C * H * W, { x, w } = cache;
+): Gradients<T, Tensor<T> | null> | ParamGradients<T, Tensor<T> | null> {
+  // dy [N,D,Ho,Wo] -> dx [N,C,H,W], dw [D,C/G,kh,kw], db [D] or null
+  const { N, C, H, W, D, K, P, groups: G } = g, Cg = C / G, Dg = D / G, CHW = C * H * W;
+  const { x, w } = cache;
   const table = fastTable(convTableGeometry(g)), ws = opts.workspace ?? new Workspace();
   const kept = cache.columns;
   const cols = kept !== undefined && kept.owner.isCurrent(kept) ? kept.data : undefined;
   const inputs = [dy.data, x.data, w.data, ...(cols === undefined ? [] : [cols])];
   const dx = opts.inputGradient === false ? null : ws.floats("dx", x.data, N * CHW, inputs);
   const outs = dx === null ? inputs : [...inputs, dx];
-  const dw = ws.floats("dw", x.data, D * K, outs), db = ws.floats("db", x.data, D, [...outs, dw]);
-  const w_col = matrix(w.data, D, K), dY = dy.data;
+  const dw = ws.floats("dw", x.data, D * K, outs);
+  const db = cache.bias ? ws.floats("db", x.data, D, [...outs, dw]) : null;
+  const dY = dy.data;
   // dx and db accumulate (col2im, Σ over samples), dw accumulates over samples: start at 0
   dx?.fill(0);
   dw.fill(0);
-  db.fill(0);
-  // db[d] = Σ_n Σ_p dY[n, d, p]
-  for (let n = 0; n < N; n++) {
-    for (let d = 0; d < D; d++) {
-      let s = 0;
-      const o = (n * D + d) * P;
-      for (let p = 0; p < P; p++) s += dY[o + p];
-      db[d] += s;
+  if (db !== null) {
+    db.fill(0);
+    // db[d] = Σ_n Σ_p dY[n, d, p]
+    for (let n = 0; n < N; n++) {
+      for (let d = 0; d < D; d++) {
+        let s = 0;
+        const o = (n * D + d) * P;
+        for (let p = 0; p < P; p++) s += dY[o + p];
+        db[d] += s;
+      }
     }
   }
-  if (convBackwardKernel(P) === "batched") {
-    // the per-sample formulas for the whole batch: dY is [N, D], x_cols [N, K]
+  if (convBackwardKernel(P, G) === "batched") {
+    // one group, the per-sample formulas for the whole batch: dY is [N, D], x_cols [N, K]
+    const w_col = matrix(w.data, D, K);
     let x_cols = cols ?? x.data;
     if (cols === undefined && !table.identity) {
       x_cols = ws.floats("x_col scratch", x.data, N * K, outs);
@@ -254,22 +287,31 @@ export function convBackwardChecked<T extends FloatArray>(
       ? ws.floats("x_col scratch", x.data, K * P, outs)
       : undefined;
     const dx_col = ws.floats("dx_col", x.data, K * P, outs); // [K, P]
-    // w_colᵀ [K, D], packed once for all samples (when dx is wanted)
-    const packed = dx === null
-      ? null
-      : packForGemm(w.data, true, K, D, P, panels(ws, "w_colT panels"));
+    const w_cols = Array.from({ length: G }, (_, gi) => matrix(sample(w.data, gi, Dg * K), Dg, K));
+    // each group's w_colᵀ [K, Dg], packed once for all samples (when dx is wanted)
+    const packs = w_cols.map((w_col, gi) =>
+      dx === null
+        ? null
+        : packForGemm(w_col.data, true, K, Dg, P, panels(ws, "w_colT panels " + gi))
+    );
     for (let n = 0; n < N; n++) {
-      const dY_n = matrix(sample(dY, n, D * P), D, P);
-      // x_col [K, P]: kept by the forward pass, or gathered again
-      const x_col = scratch === undefined
-        ? sample(cols!, n, K * P)
-        : runIm2col(sample(x.data, n, CHW), table, scratch);
-      product(dY_n, matrix(x_col, K, P), dw, { transB: true, beta: 1 }); // dW += dY_n · x_colᵀ
-      if (dx === null) continue;
-      product(w_col, dY_n, dx_col, { transA: true, packed }); // dx_col = w_colᵀ · dY_n
-      runCol2im(dx_col, table, sample(dx, n, CHW)); // then col2im: the same table, backwards
+      for (let gi = 0; gi < G; gi++) {
+        const dY_n = matrix(sample(dY, n * G + gi, Dg * P), Dg, P);
+        // x_col [K, P]: kept by the forward pass, or gathered again
+        const x_col = scratch === undefined
+          ? sample(cols!, n * G + gi, K * P)
+          : runIm2col(sample(x.data, n * G + gi, Cg * H * W), table, scratch);
+        // dW_g += dY_n · x_colᵀ
+        product(dY_n, matrix(x_col, K, P), sample(dw, gi, Dg * K), { transB: true, beta: 1 });
+        if (dx === null) continue;
+        product(w_cols[gi], dY_n, dx_col, { transA: true, packed: packs[gi] }); // dx_col = w_colᵀ · dY_n
+        runCol2im(dx_col, table, sample(dx, n * G + gi, Cg * H * W)); // col2im: the table, backwards
+      }
     }
   }
-  const grads = { dw: { shape: [...w.shape], data: dw }, db: { shape: [D], data: db } };
+  const grads = {
+    dw: { shape: [...w.shape], data: dw },
+    db: db === null ? null : { shape: [D], data: db },
+  };
   return dx === null ? { dx: null, ...grads } : { dx: { shape: [...x.shape], data: dx }, ...grads };
 }

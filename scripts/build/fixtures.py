@@ -17,7 +17,8 @@ within 1e-12 of the committed one relative to its array's scale (a different BLA
 instead of the reference BLAS, sums the same products in another order and moves the last bits).
 
 Every case is computed in float64 with autograd:
-  conv:       y = conv2d(x, w, b, stride, padding); y.backward(dy) -> dx, dw, db
+  conv:       y = conv2d(x, w, b, stride, padding, dilation, groups) (b may be None);
+              y.backward(dy) -> dx, dw, db
   fc:         y = linear(x.reshape(N, -1), w, b);   y.backward(dy) -> dx (x's shape), dw, db
   maxpool:    y = max_pool2d(x, size, stride);     y.backward(dy) -> dx
   relu:       y = relu(x);                          y.backward(dy) -> dx
@@ -110,24 +111,50 @@ CONV_CASES = [
     ("single_channel_many_filters", "C=1, D=6, stride [1,2], padding [2,1]", 2, 1, 5, 6, 6, 4, 3,
      {"stride": [1, 2], "padding": [2, 1]}),
     ("tall_thin", "H >> W, kernel [5,1]", 1, 3, 11, 2, 2, 5, 1, {"stride": [2, 1]}),
+    # dilation, groups, "same", no bias (contract v2)
+    ("dilation_2", "3x3 kernel with taps 2 apart: a 5x5 span", 2, 2, 9, 8, 3, 3, 3,
+     {"dilation": 2}),
+    ("dilation_per_axis_stride_padding", "dilation [2,3], stride [2,1], padding [1,2]",
+     1, 3, 10, 11, 2, 3, 2, {"dilation": [2, 3], "stride": [2, 1], "padding": [1, 2]}),
+    ("groups_2", "C=4, D=6 in 2 groups: w [6,2,3,3]", 2, 4, 6, 6, 6, 3, 3,
+     {"groups": 2, "padding": 1}),
+    ("groups_3_stride_2", "C=6, D=3 in 3 groups, stride 2", 1, 6, 7, 7, 3, 2, 2,
+     {"groups": 3, "stride": 2}),
+    ("depthwise", "groups = C = D = 4: one 3x3 filter per channel", 2, 4, 6, 5, 4, 3, 3,
+     {"groups": 4, "padding": 1}),
+    ("depthwise_multiplier_2", "groups = C = 3, D = 6: two filters per channel", 1, 3, 5, 5, 6, 3,
+     3, {"groups": 3}),
+    ("depthwise_dilated_stride_2", "depthwise, dilation 2, stride 2, padding 2", 2, 3, 9, 9, 3,
+     3, 3, {"groups": 3, "dilation": 2, "stride": 2, "padding": 2}),
+    ("same_3x3", 'padding "same", 3x3', 2, 2, 5, 6, 3, 3, 3, {"padding": "same"}),
+    ("same_5x3_dilated", 'padding "same", kernel [5,3], dilation [1,2]', 1, 2, 7, 6, 2, 5, 3,
+     {"padding": "same", "dilation": [1, 2]}),
+    ("no_bias", "b = None: no db", 2, 3, 5, 5, 2, 3, 3, {"padding": 1, "bias": False}),
+    ("no_bias_depthwise_same", "depthwise, same, no bias (a MobileNet block's first half)",
+     2, 4, 6, 6, 4, 3, 3, {"groups": 4, "padding": "same", "bias": False}),
 ]
 
 
 def conv_case(name, note, N, C, H, W, D, kh, kw, opts):
     rng = rng_for("conv/" + name)
+    opts = dict(opts)
+    bias = opts.pop("bias", True)  # not an option of convForward: b is null without one
     stride = pair(opts.get("stride", 1))
-    padding = pair(opts.get("padding", 0))
+    padding = opts.get("padding", 0)
+    padding = padding if padding == "same" else pair(padding)
+    dilation = pair(opts.get("dilation", 1))
+    groups = opts.get("groups", 1)
     x = normal(rng, (N, C, H, W)).requires_grad_()
-    w = normal(rng, (D, C, kh, kw), 1 / np.sqrt(C * kh * kw)).requires_grad_()
-    b = normal(rng, (D,)).requires_grad_()
-    y = F.conv2d(x, w, b, stride=stride, padding=padding)
+    w = normal(rng, (D, C // groups, kh, kw), 1 / np.sqrt(C // groups * kh * kw)).requires_grad_()
+    b = normal(rng, (D,)).requires_grad_() if bias else None
+    y = F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
     dy = normal(rng, tuple(y.shape))
     y.backward(dy)
     return {
         "name": name, "note": note, "opts": opts,
-        "x": tensor_json(x), "w": tensor_json(w), "b": tensor_json(b), "dy": tensor_json(dy),
-        "y": tensor_json(y), "dx": tensor_json(x.grad), "dw": tensor_json(w.grad),
-        "db": tensor_json(b.grad),
+        "x": tensor_json(x), "w": tensor_json(w), "b": tensor_json(b) if bias else None,
+        "dy": tensor_json(dy), "y": tensor_json(y), "dx": tensor_json(x.grad),
+        "dw": tensor_json(w.grad), "db": tensor_json(b.grad) if bias else None,
     }
 
 
