@@ -47,6 +47,7 @@ export {
 export type {
   BackwardOptions,
   BackwardResult,
+  BiasGradient,
   ConvCache,
   ConvForwardOptions,
   ConvForwardResult,
@@ -57,6 +58,7 @@ export type {
   ForwardOptions,
   ForwardResult,
   Gradients,
+  HasBias,
   MaxPoolCache,
   MaxPoolForwardOptions,
   MaxPoolForwardResult,
