@@ -23,6 +23,7 @@ import {
   maxPoolForward,
   tensor,
 } from "../../mod.ts";
+import { convForward } from "../../mod.ts";
 
 /** One figure: its file name in docs/figures/ and its SVG text. */
 interface Figure {
@@ -535,10 +536,267 @@ function maxPoolFigure(): Figure {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 4. Dilation: the cells one window reads, and the table's rows, with and without dilation
+
+/** The dilation figure's input and kernel: x [1,6,6], a 3×3 kernel, stride 1, no padding. */
+const DILATION_INPUT = { channels: 1, height: 6, width: 6, kernel: [3, 3] as [number, number] };
+
+/** The dilations shown, one panel each, and the output position whose window is outlined. */
+const DILATION_CASES: readonly { dilation: number; oh: number; ow: number }[] = [
+  { dilation: 1, oh: 1, ow: 1 },
+  { dilation: 2, oh: 1, ow: 1 },
+];
+
+function dilationFigure(): Figure {
+  const g = DILATION_INPUT, [kh, kw] = g.kernel, H = g.height, W = g.width;
+  const body: string[] = [];
+  const title = `Dilation: one 3×3 kernel on x [1,${H},${W}], taps 1 or 2 cells apart: ` +
+    "h = oh·sh − ph + i·dh";
+  body.push(text(20, 28, title, { size: 16, bold: true }));
+  const ic = 34, tw = 30, th = 24, ix = 20, tx = ix + W * ic + 150;
+  let y0 = 100, width = 0;
+  DILATION_CASES.forEach((dc, s) => {
+    const d = dc.dilation;
+    const t = im2colTable({ ...g, dilation: [d, d] });
+    const Wo = t.outWidth, p = dc.oh * Wo + dc.ow, color = WINDOW_COLORS[s];
+    const span = d * (kh - 1) + 1;
+    // the cells window p reads: the table's column p
+    const read = new Set<number>();
+    for (let r = 0; r < t.rows; r++) read.add(t.indices[r * t.cols + p]);
+    body.push(
+      text(
+        ix,
+        y0 - 44,
+        `dilation ${d}: span ${d}·(${kh} − 1) + 1 = ${span}, Ho = Wo = ⌊(${H} − ${span})/1⌋ + 1 = ` +
+          `${t.outHeight}, x_col [${t.rows}, ${t.cols}]`,
+        { size: 13, bold: true },
+      ),
+    );
+    body.push(
+      text(ix, y0 - 12, `x: window p = ${p}, (oh, ow) = (${dc.oh}, ${dc.ow}), reads`, {
+        size: 12,
+        color: MUTED,
+      }),
+    );
+    body.push(grid(ix, y0, H, W, ic, ic, (r, c) => {
+      const k = r * W + c;
+      return read.has(k)
+        ? { fill: cellColor(k), text: String(k), bold: true }
+        : { fill: "#f9fafb", text: String(k), color: PAD_TEXT, stroke: "#e5e7eb" };
+    }, 13));
+    // the span the dilated window covers, dashed, and each tap it reads, outlined
+    const r0 = dc.oh, c0 = dc.ow;
+    body.push(
+      `<rect x="${num(ix + c0 * ic)}" y="${num(y0 + r0 * ic)}" width="${num(span * ic)}"` +
+        ` height="${num(span * ic)}" fill="none" stroke="${color}" stroke-width="1.5"` +
+        ` stroke-dasharray="5 4"/>`,
+    );
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const r = r0 + i * d, c = c0 + j * d;
+        body.push(outline(ix, y0, ic, ic, r, c, r, c, color, 2));
+      }
+    }
+    // the table: column p coloured like the cells it reads, the other columns plain
+    body.push(
+      text(
+        tx,
+        y0 - 12,
+        `table.indices [${t.rows}, ${t.cols}]: tap (i, j) of window (oh, ow) reads x at ` +
+          (d === 1 ? "(oh + i, ow + j)" : `(oh + ${d}i, ow + ${d}j)`),
+        { size: 12, color: MUTED },
+      ),
+    );
+    body.push(text(tx - 8, y0 - 12, "tap  offset", {
+      size: 11,
+      anchor: "end",
+      color: MUTED,
+      font: FONT,
+    }));
+    for (let r = 0; r < t.rows; r++) {
+      const i = Math.floor(r / kw) % kh, j = r % kw;
+      body.push(text(tx - 8, y0 + (r + 0.5) * th + 4, `(${i},${j}) +(${i * d},${j * d})`, {
+        size: 11,
+        anchor: "end",
+        color: MUTED,
+        font: FONT,
+      }));
+    }
+    body.push(grid(tx, y0, t.rows, t.cols, tw, th, (r, q) => {
+      const k = t.indices[r * t.cols + q];
+      return q === p
+        ? { fill: cellColor(k), text: String(k), bold: true }
+        : { fill: "#f9fafb", text: String(k), color: MUTED, stroke: "#e5e7eb" };
+    }, 12));
+    body.push(outline(tx, y0, tw, th, 0, p, t.rows - 1, p, color, 1.5));
+    body.push(text(tx - 8, y0 + t.rows * th + 15, "p", {
+      size: 11,
+      anchor: "end",
+      color: MUTED,
+      font: FONT,
+    }));
+    for (let q = 0; q < t.cols; q++) {
+      body.push(text(tx + (q + 0.5) * tw, y0 + t.rows * th + 15, String(q), {
+        size: 11,
+        anchor: "middle",
+        color: q === p ? color : MUTED,
+        bold: q === p,
+        font: FONT,
+      }));
+    }
+    width = Math.max(width, tx + t.cols * tw + 20);
+    y0 += Math.max(H * ic, t.rows * th + 20) + 90;
+  });
+  body.push(
+    text(
+      ix,
+      y0 - 60,
+      "The same 9 taps and 9 weights: dilation changes only where each tap reads, so the " +
+        "window spans 5×5 cells and there are fewer windows.",
+      { size: 12 },
+    ),
+  );
+  return { name: "dilated_table.svg", svg: svgDoc(Math.max(width, 860), y0 - 40, title, body) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Groups: the block-diagonal w_col of a grouped convolution
+
+/** The grouped convolutions shown: channels C, filters D, groups G, all with a 3×3 kernel. */
+const GROUP_CASES: readonly { C: number; D: number; G: number; label: string }[] = [
+  { C: 4, D: 6, G: 2, label: "groups 2" },
+  { C: 4, D: 8, G: 4, label: "depthwise, groups = C = 4, channel multiplier 2" },
+];
+
+/** Group colours: one hue per group. */
+const GROUP_HUES = [30, 215, 150, 330];
+
+/**
+ * The ungrouped w_col [D, C·kh·kw] a grouped convolution amounts to, read off convForward: on an
+ * input of the kernel's size [1, C, kh, kw] there is one window and the table is the identity,
+ * so y = w_col · x, and the output for the one-hot input e_r is column r.
+ */
+function equivalentWCol(C: number, D: number, G: number, k: number): Float64Array {
+  const K = C * k * k;
+  // every weight nonzero (1, 2, 3, ...), so a zero of w_col is a structural zero
+  const w = tensor([D, C / G, k, k], Array.from({ length: D * (C / G) * k * k }, (_, i) => i + 1));
+  const out = new Float64Array(D * K);
+  for (let r = 0; r < K; r++) {
+    const e = tensor([1, C, k, k], Array.from({ length: K }, (_, i) => (i === r ? 1 : 0)));
+    const { y } = convForward(e, w, null, { groups: G });
+    for (let d = 0; d < D; d++) out[d * K + r] = y.data[d];
+  }
+  return out;
+}
+
+function groupsFigure(): Figure {
+  const k = 3, taps = k * k;
+  const body: string[] = [];
+  const title = "Groups: w_col as one ungrouped [D, C·kh·kw] matrix is block-diagonal";
+  body.push(text(20, 28, title, { size: 16, bold: true }));
+  body.push(
+    text(
+      20,
+      48,
+      "Column r is convForward(e_r, w, null, { groups }) for the one-hot input e_r: a filled " +
+        "cell is a weight, an empty one a zero.",
+      { size: 12, color: MUTED },
+    ),
+  );
+  const cw = 15, ch = 22, x0 = 120;
+  let y0 = 130, width = 0;
+  for (const gc of GROUP_CASES) {
+    const { C, D, G } = gc, Cg = C / G, Dg = D / G, K = C * taps;
+    const wcol = equivalentWCol(C, D, G, k);
+    let nonzero = 0;
+    for (const v of wcol) if (v !== 0) nonzero++;
+    body.push(
+      text(20, y0 - 52, `C = ${C}, D = ${D}, ${gc.label}: w [${D}, ${Cg}, ${k}, ${k}]`, {
+        size: 13,
+        bold: true,
+      }),
+    );
+    // column headers: one band of kh·kw taps per input channel, grouped
+    for (let c = 0; c < C; c++) {
+      body.push(text(x0 + (c + 0.5) * taps * cw, y0 - 8, `c = ${c}`, {
+        size: 11,
+        anchor: "middle",
+        color: MUTED,
+      }));
+    }
+    for (let gi = 0; gi < G; gi++) {
+      body.push(text(x0 + (gi + 0.5) * Cg * taps * cw, y0 - 26, `group ${gi}`, {
+        size: 12,
+        anchor: "middle",
+        color: `hsl(${GROUP_HUES[gi]}, 60%, 35%)`,
+        bold: true,
+      }));
+    }
+    for (let d = 0; d < D; d++) {
+      body.push(text(x0 - 8, y0 + (d + 0.5) * ch + 4, `filter d = ${d}`, {
+        size: 11,
+        anchor: "end",
+        color: MUTED,
+      }));
+    }
+    body.push(grid(x0, y0, D, K, cw, ch, (d, r) => {
+      if (wcol[d * K + r] === 0) return { fill: "#ffffff", stroke: "#ffffff" };
+      const gi = Math.floor(d / Dg), c = Math.floor(r / taps);
+      // alternate the lightness by channel so that each channel's kh·kw taps form a band
+      return { fill: `hsl(${GROUP_HUES[gi]}, 70%, ${c % 2 === 0 ? 72 : 82}%)` };
+    }));
+    // the whole matrix framed, each diagonal block outlined, the zero blocks labelled 0
+    body.push(rect(x0, y0, K * cw, D * ch, "none", "#9ca3af", 1));
+    for (let gi = 0; gi < G; gi++) {
+      const bx = x0 + gi * Cg * taps * cw, by = y0 + gi * Dg * ch;
+      body.push(
+        rect(bx, by, Cg * taps * cw, Dg * ch, "none", `hsl(${GROUP_HUES[gi]}, 60%, 35%)`, 2),
+      );
+      for (let gj = 0; gj < G; gj++) {
+        if (gj === gi) continue;
+        body.push(
+          text(
+            x0 + (gj + 0.5) * Cg * taps * cw,
+            by + Dg * ch / 2 + 5,
+            "0",
+            { size: 14, anchor: "middle", color: PAD_TEXT },
+          ),
+        );
+      }
+    }
+    const full = D * K;
+    body.push(
+      text(x0, y0 + D * ch + 18, `columns: the ${K} taps r = (c·kh + i)·kw + j of x_col's rows`, {
+        size: 11,
+        color: MUTED,
+      }),
+    );
+    body.push(
+      text(
+        20,
+        y0 + D * ch + 42,
+        `${nonzero} of ${full} entries are weights, 1/G = 1/${G}; the product is ${G} GEMMs ` +
+          `[${Dg}×${Cg * taps}]·[${Cg * taps}×P], one per diagonal block.`,
+        { size: 12 },
+      ),
+    );
+    width = Math.max(width, x0 + K * cw + 20);
+    y0 += D * ch + 130;
+  }
+  return { name: "grouped_w_col.svg", svg: svgDoc(Math.max(width, 760), y0 - 70, title, body) };
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /** Every deterministic figure, in the order docs/ uses them. */
 export function figures(): Figure[] {
-  return [im2colTableFigure(), multiplicityFigure(), maxPoolFigure()];
+  return [
+    im2colTableFigure(),
+    multiplicityFigure(),
+    maxPoolFigure(),
+    dilationFigure(),
+    groupsFigure(),
+  ];
 }
 
 /**
