@@ -49,6 +49,7 @@ export {
 export type {
   BackwardOptions,
   BackwardResult,
+  BiasGradient,
   ConvCache,
   ConvForwardOptions,
   ConvForwardResult,
@@ -64,6 +65,7 @@ export type {
   ForwardOptions,
   ForwardResult,
   Gradients,
+  HasBias,
   MaxPoolCache,
   MaxPoolForwardOptions,
   MaxPoolForwardResult,
