@@ -133,7 +133,7 @@ export function convTransposeForwardChecked<T extends FloatArray>(
   for (let n = 0; n < N; n++) {
     for (let gi = 0; gi < G; gi++) {
       const w_col = matrix(sample(w.data, gi, Cg * K), Cg, K); // w_col [C/G, K]: group gi's rows of w
-      const x_n = matrix(sample(x_c, n * G + gi, Cg * P), Cg, P); // x_n [C/G, P]: in the convolution's place of dY
+      const x_n = matrix(sample(x_c, n * G + gi, Cg * P), Cg, P); // x_n [C/G, P]: where the convolution has dY
       const b_g = sample(b.data, gi, Dg); // b_g [D/G]: group gi's outputs' biases
       const y_n = addBias(col2im(gemm(w_col, x_n, { transA: true }), table), b_g); // y_n = col2im(w_colᵀ · x_n) + b   [D/G, Ho·Wo]
       y.set(y_n, (n * G + gi) * Dg * Ho * Wo);
@@ -229,7 +229,7 @@ export function convTransposeBackwardChecked<T extends FloatArray>(
   for (let n = 0; n < N; n++) {
     addTo(db, rowSums(matrix(sample(dy.data, n, D * Ho * Wo), D, Ho * Wo))); // db += Σ_p dy_n   [D]
   }
-  const dX = inputGradient ? convForwardChecked(c, dy, w, null).y.data : null; // dx = conv(dy)   [N, C, H, W]
+  const dX = inputGradient ? convForwardChecked(c, dy, w, null).y.data : null; // dx = conv(dy)   [N, C, P]
   const grads = {
     dw: { shape: [...w.shape], data: dW },
     db: cache.bias ? { shape: [D], data: db } : null, // no bias: no db
