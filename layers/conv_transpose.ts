@@ -14,8 +14,9 @@
  *                db  = Σ_{n,p} dy                                                      [D]
  *
  * where the table is that convolution's im2col table [K, P] (K = (D/G)·kh·kw) and w_col is w read
- * as a [C, K] matrix. So the forward pass reuses layers/conv.ts's col2im line, the backward pass
- * its convForwardChecked and convBackwardChecked. Output padding only makes Ho, Wo larger, so the
+ * as a [C, K] matrix. So the forward pass is layers/conv.ts's dX line with x for dY, and the
+ * backward pass calls its convForwardChecked and convBackwardChecked. Output padding only makes
+ * Ho, Wo larger, so the
  * convolution's output floors back to H, W, except for an output padding of at least the stride
  * (PyTorch allows it below the dilation): that convolution then has more output rows, where x
  * reads as zeros (resizePlanes).

@@ -22,7 +22,9 @@ import {
   ConvTranspose2D,
   convTransposeBackward,
   convTransposeForward,
+  encodeCheckpoint,
   type LayerSpec,
+  restoreCheckpoint,
   specShapes,
   type Tensor,
 } from "../mod.ts";
@@ -274,6 +276,11 @@ Deno.test("ConvTranspose2D: PyTorch's layout and fan-in, backwardParams = backwa
   const y2 = net.forward({ shape: [1, 4, 3, 3], data: new Float32Array(36) });
   assertEquals(y2.shape, [1, 1, 10, 10]);
   assertEquals(specShapes([{ ...up, groups: 4 }]), null); // 6 outputs in 4 groups
+  // a checkpoint of it restores to the same network, PyTorch's names and all
+  const bytes = encodeCheckpoint(net, { spec, norm: { mean: 0, std: 1 } });
+  const restored = restoreCheckpoint(bytes, "decoder.safetensors").net;
+  const z = randTensor(rng, [2, 4, 3, 3], Float32Array);
+  assertEquals(restored.forward(z).data, net.forward(z).data);
 });
 
 Deno.test("bad input: a named RangeError or TypeError, with the shapes, before anything is written", () => {
