@@ -16,10 +16,9 @@
  * where the table is that convolution's im2col table [K, P] (K = (D/G)·kh·kw) and w_col is w read
  * as a [C, K] matrix. So the forward pass is layers/conv.ts's dX line with x for dY, and the
  * backward pass calls its convForwardChecked and convBackwardChecked. Output padding only makes
- * Ho, Wo larger, so the
- * convolution's output floors back to H, W, except for an output padding of at least the stride
- * (PyTorch allows it below the dilation): that convolution then has more output rows, where x
- * reads as zeros (resizePlanes).
+ * Ho, Wo larger, so the convolution's output floors back to H, W, except for an output padding
+ * of at least the stride (PyTorch allows it below the dilation): that convolution then has more
+ * output rows, where x reads as zeros (resizePlanes).
  *
  * This is the path `setBackend("reference")` runs; the default, fast one
  * (layers/fast/conv_transpose.ts) composes the fast convolution's kernels.
