@@ -18,6 +18,9 @@ import type {
   ConvCache,
   ConvForwardOptions,
   ConvForwardResult,
+  ConvTransposeCache,
+  ConvTransposeForwardOptions,
+  ConvTransposeForwardResult,
   FcCache,
   FcForwardResult,
   ForwardOptions,
@@ -34,11 +37,13 @@ import * as refConv from "./layers/conv.ts";
 import * as refFc from "./layers/fully_connected.ts";
 import * as refPool from "./layers/max_pool.ts";
 import * as refRelu from "./layers/relu.ts";
+import * as refConvT from "./layers/conv_transpose.ts";
 import * as fastGemm from "./kernels/fast/gemm.ts";
 import * as fastConv from "./layers/fast/conv.ts";
 import * as fastFc from "./layers/fast/fully_connected.ts";
 import * as fastPool from "./layers/fast/max_pool.ts";
 import * as fastRelu from "./layers/fast/relu.ts";
+import * as fastConvT from "./layers/fast/conv_transpose.ts";
 
 /** The two backends: the readable reference path, and the tuned fast path (the default). */
 export type BackendName = "reference" | "fast";
@@ -55,6 +60,8 @@ interface Backend {
   maxPoolBackward: typeof refPool.maxPoolBackward;
   reluForward: typeof refRelu.reluForward;
   reluBackward: typeof refRelu.reluBackward;
+  convTransposeForward: typeof refConvT.convTransposeForward;
+  convTransposeBackward: typeof refConvT.convTransposeBackward;
 }
 
 const REFERENCE: Backend = {
@@ -67,6 +74,8 @@ const REFERENCE: Backend = {
   maxPoolBackward: refPool.maxPoolBackward,
   reluForward: refRelu.reluForward,
   reluBackward: refRelu.reluBackward,
+  convTransposeForward: refConvT.convTransposeForward,
+  convTransposeBackward: refConvT.convTransposeBackward,
 };
 
 const FAST: Backend = {
@@ -79,6 +88,8 @@ const FAST: Backend = {
   maxPoolBackward: fastPool.maxPoolBackward,
   reluForward: fastRelu.reluForward,
   reluBackward: fastRelu.reluBackward,
+  convTransposeForward: fastConvT.convTransposeForward,
+  convTransposeBackward: fastConvT.convTransposeBackward,
 };
 
 const BACKENDS: Readonly<Record<BackendName, Backend>> = { reference: REFERENCE, fast: FAST };
@@ -435,4 +446,99 @@ export function reluBackward<T extends FloatArray>(
   opts: BackwardOptions = {},
 ): Tensor<T> {
   return BACKENDS[current].reluBackward(dy, cache, opts);
+}
+
+/**
+ * The forward pass of a 2-D transposed convolution (PyTorch's `conv_transpose2d`): every input
+ * cell stamps its kernel, scaled by its value, into y at stride spacing; the stamps add where
+ * they overlap and the padding is cropped from each side, so
+ * Ho = (H − 1)·sh − 2·ph + dh·(kh − 1) + oph + 1 (Wo alike). It is the input gradient of the
+ * convolution from y's geometry to x's with w as its filters, used as a layer: per sample and
+ * group, y_n = col2im(w_colᵀ · x_n) + b through that convolution's table
+ * (layers/conv_transpose.ts, docs/conv_transpose.md).
+ *
+ * @param x Input [N, C, H, W].
+ * @param w Filters [C, D/groups, kh, kw] (PyTorch's layout for a transposed convolution: input
+ *   channels first).
+ * @param b Bias [D], or null for none.
+ * @param opts `stride`, `padding`, `dilation`, `outputPadding` (one number or [rows, cols]; an
+ *   output padding must be smaller than the stride or the dilation of its axis, as PyTorch's);
+ *   `groups` (dividing C); `workspace` to reuse arrays between calls (`training` is accepted and
+ *   changes nothing: the backward pass needs only x, w and dy).
+ * @returns y [N, D, Ho, Wo] of x's array type, and the cache for {@link convTransposeBackward}.
+ * @throws {RangeError} On wrong ranks, w's rows not x's channels, a bias that is not [D], a size
+ *   option that is not a positive (padding, outputPadding: non-negative) integer, an output
+ *   padding not below the stride or the dilation, groups that do not divide C, or a padding that
+ *   leaves no output.
+ * @throws {TypeError} If x, w and b are not all Float32Array or all Float64Array, or an option
+ *   is unknown or of the wrong kind.
+ *
+ * @example Upsampling 2×2 to 4×4: stride 2 places the 2×2 stamps side by side
+ * ```ts
+ * import { convTransposeForward } from "./backend.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = { shape: [1, 1, 2, 2], data: new Float64Array([1, 2, 3, 4]) };
+ * const w = { shape: [1, 1, 2, 2], data: new Float64Array([1, 0, 0, 1]) };
+ * const { y } = convTransposeForward(x, w, null, { stride: 2 });
+ * assertEquals(y.shape, [1, 1, 4, 4]);
+ * assertEquals(Array.from(y.data), [1, 0, 2, 0, 0, 1, 0, 2, 3, 0, 4, 0, 0, 3, 0, 4]);
+ * // kernel 3, stride 2, padding 1, outputPadding 1 doubles any size: 5×5 -> 10×10
+ * const x5 = { shape: [1, 1, 5, 5], data: new Float64Array(25).fill(1) };
+ * const w3 = { shape: [1, 1, 3, 3], data: new Float64Array(9).fill(1) };
+ * const y10 = convTransposeForward(x5, w3, null, { stride: 2, padding: 1, outputPadding: 1 }).y;
+ * assertEquals(y10.shape, [1, 1, 10, 10]);
+ * ```
+ */
+export function convTransposeForward<T extends FloatArray, B extends Tensor<T> | null>(
+  x: Tensor<T>,
+  w: Tensor<T>,
+  b: B,
+  opts: ConvTransposeForwardOptions = {},
+): ConvTransposeForwardResult<T, HasBias<B>> {
+  return BACKENDS[current].convTransposeForward(x, w, b, opts);
+}
+
+/**
+ * The backward pass of {@link convTransposeForward}, which is a convolution with the same
+ * geometry: dx = convForward(dy, w, null) (stride, padding, dilation and groups as given),
+ * dW = Σ_n x_n · im2col(dy_n)ᵀ (convolution's dW with the roles of x and dy swapped),
+ * db = Σ dy over N, Ho and Wo.
+ *
+ * @param dy dL/dy [N, D, Ho, Wo], the shape and type of the forward output.
+ * @param cache The cache from {@link convTransposeForward}.
+ * @param opts `inputGradient: false` to skip dx (dw and db are the same bit for bit);
+ *   `workspace` to reuse arrays between calls.
+ * @returns dx, dw, db with the shapes of x, w, b (dx null with `inputGradient: false`, db null
+ *   when the forward pass had no bias).
+ * @throws {RangeError} If dy's shape differs from y's.
+ * @throws {TypeError} If dy's type differs from x's, the cache is not a transposed
+ *   convolution's, or an option has the wrong type.
+ *
+ * @example dx is the convolution of dy with the same w
+ * ```ts
+ * import { convBackward, convForward, convTransposeBackward, convTransposeForward } from "./backend.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = { shape: [1, 1, 2, 2], data: new Float64Array([1, 2, 3, 4]) };
+ * const w = { shape: [1, 1, 2, 2], data: new Float64Array([1, 0, 0, 1]) };
+ * const { y, cache } = convTransposeForward(x, w, null, { stride: 2 });
+ * const dy = { shape: y.shape, data: Float64Array.from(y.data, (_, i) => i) };
+ * const { dx, dw, db } = convTransposeBackward(dy, cache);
+ * assertEquals(dx.data, convForward(dy, w, null, { stride: 2 }).y.data);
+ * assertEquals(db, null);
+ * // and the transposed convolution's y is that convolution's input gradient
+ * const conv = convForward({ shape: y.shape, data: new Float64Array(16) }, w, null, { stride: 2 });
+ * assertEquals(convBackward(x, conv.cache).dx.data, y.data);
+ * assertEquals(dw.shape, [1, 1, 2, 2]);
+ * ```
+ */
+export function convTransposeBackward<
+  T extends FloatArray,
+  O extends ParamBackwardOptions = object,
+  B extends boolean = boolean,
+>(
+  dy: Tensor<T>,
+  cache: ConvTransposeCache<T, B>,
+  opts?: O,
+): BackwardResult<T, O, BiasGradient<T, B>> {
+  return BACKENDS[current].convTransposeBackward(dy, cache, opts);
 }

@@ -34,6 +34,8 @@ export type { BackendName } from "./backend.ts";
 export {
   convBackward,
   convForward,
+  convTransposeBackward,
+  convTransposeForward,
   fcBackward,
   fcForward,
   gemm,
@@ -53,6 +55,11 @@ export type {
   ConvForwardResult,
   ConvGeometry,
   ConvOptions,
+  ConvTransposeCache,
+  ConvTransposeForwardOptions,
+  ConvTransposeForwardResult,
+  ConvTransposeGeometry,
+  ConvTransposeOptions,
   FcCache,
   FcForwardResult,
   ForwardOptions,
@@ -91,6 +98,8 @@ export { maxPoolColumns } from "./kernels/max_pool.ts";
 export type { Layer, Param } from "./layers/layer.ts";
 export type { Conv2DOptions } from "./layers/conv_layer.ts";
 export { Conv2D } from "./layers/conv_layer.ts";
+export type { ConvTranspose2DOptions } from "./layers/conv_transpose_layer.ts";
+export { ConvTranspose2D } from "./layers/conv_transpose_layer.ts";
 export type { FullyConnectedOptions } from "./layers/fully_connected_layer.ts";
 export { FullyConnected } from "./layers/fully_connected_layer.ts";
 export { MaxPool2D } from "./layers/max_pool_layer.ts";

@@ -122,6 +122,46 @@ export function putChannels<T extends FloatArray>(
 }
 
 /**
+ * Each of `count` [H, W] planes in the top-left corner of an [H2, W2] plane: cropped where
+ * H2 < H (or W2 < W), zeros where it is larger. A transposed convolution's x and the output of
+ * the convolution it is the input gradient of differ so when an output padding is at least the
+ * stride (layers/conv_transpose.ts).
+ *
+ * @param data The planes [count, H, W], flat.
+ * @param count How many planes (N·C).
+ * @param from Their size [H, W].
+ * @param to The new size [H2, W2].
+ * @returns [count, H2, W2], a new array of data's type.
+ *
+ * @example A 2×2 plane zero-extended to 3×3, and cropped to 1×2
+ * ```ts
+ * import { resizePlanes } from "./matrix.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = new Float64Array([1, 2, 3, 4]);
+ * assertEquals(Array.from(resizePlanes(x, 1, [2, 2], [3, 3])), [1, 2, 0, 3, 4, 0, 0, 0, 0]);
+ * assertEquals(Array.from(resizePlanes(x, 1, [2, 2], [1, 2])), [1, 2]);
+ * ```
+ */
+export function resizePlanes<T extends FloatArray>(
+  data: T,
+  count: number,
+  from: readonly [number, number],
+  to: readonly [number, number],
+): T {
+  const [H, W] = from, [H2, W2] = to, rows = Math.min(H, H2), cols = Math.min(W, W2);
+  const out =
+    (data instanceof Float32Array
+      ? new Float32Array(count * H2 * W2)
+      : new Float64Array(count * H2 * W2)) as T;
+  for (let s = 0; s < count; s++) {
+    for (let h = 0; h < rows; h++) {
+      out.set(data.subarray((s * H + h) * W, (s * H + h) * W + cols), (s * H2 + h) * W2);
+    }
+  }
+  return out;
+}
+
+/**
  * y [D, P] with b[d] added to every entry of row d: `y + b·1ᵀ`, in place.
  *
  * @param y A [D, P] matrix, flat.

@@ -18,6 +18,9 @@ import type {
   ConvCache,
   ConvForwardOptions,
   ConvGeometry,
+  ConvTransposeCache,
+  ConvTransposeForwardOptions,
+  ConvTransposeGeometry,
   FcCache,
   MaxPoolCache,
   MaxPoolForwardOptions,
@@ -36,6 +39,16 @@ const OPTIONS: Readonly<Record<string, readonly string[]>> = {
   maxPoolBackward: ["workspace"],
   reluForward: ["training", "workspace"],
   reluBackward: ["workspace"],
+  convTransposeForward: [
+    "stride",
+    "padding",
+    "dilation",
+    "outputPadding",
+    "groups",
+    "training",
+    "workspace",
+  ],
+  convTransposeBackward: ["inputGradient", "workspace"],
 };
 
 /** The buffer options of convprop 0.1, which a workspace replaced. */
@@ -384,4 +397,126 @@ export function reluBackwardArgs<T extends FloatArray>(
   checkCache(fn, cache, "reluForward", "relu");
   checkOptions(fn, opts);
   checkDy(fn, dy, cache.x, cache.x.shape, "x");
+}
+
+/** Checks a transposed convolution's arguments (b may be null: no bias); returns its sizes and
+ * those of the convolution it is the input gradient of. */
+export function convTransposeArgs(
+  fn: string,
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  opts: ConvTransposeForwardOptions | undefined,
+): ConvTransposeGeometry {
+  const o = checkOptions(fn, opts);
+  checkTensor(fn, "x", x, 4);
+  checkTensor(fn, "w", w, 4);
+  checkSameType(fn, "x", x, "w", w);
+  if (b !== null) {
+    checkTensor(fn, "b", b, 1);
+    checkSameType(fn, "x", x, "b", b);
+  }
+  const [N, C, H, W] = x.shape;
+  const [Cw, Dg, kh, kw] = w.shape;
+  const shapes = `(x ${fmtShape(x.shape)}, w ${fmtShape(w.shape)})`;
+  if (Cw !== C) {
+    throw new RangeError(
+      `${fn}: x has ${C} channels but w has ${Cw} rows; a transposed convolution's w is ` +
+        `[C, D/groups, kh, kw], one row per input channel ${shapes}`,
+    );
+  }
+  const g = o.groups;
+  if (g !== undefined && (typeof g !== "number" || !Number.isInteger(g) || g < 1)) {
+    throw new RangeError(`${fn}: groups must be a positive integer, got ${JSON.stringify(g)}`);
+  }
+  const groups = g ?? 1, D = groups * Dg; // D/G = w.shape[1], so groups divides D
+  if (C % groups !== 0) {
+    throw new RangeError(`${fn}: groups ${groups} must divide the ${C} input channels ${shapes}`);
+  }
+  if (b !== null && b.shape[0] !== D) {
+    throw new RangeError(
+      `${fn}: b has ${b.shape[0]} entries but the output has ${D} channels (groups ${groups} ` +
+        `× w.shape[1] ${Dg}) (b ${fmtShape(b.shape)}, w ${fmtShape(w.shape)})`,
+    );
+  }
+  const stride = pairOption(fn, "stride", o.stride, 1, [1, 1], shapes);
+  const dilation = pairOption(fn, "dilation", o.dilation, 1, [1, 1], shapes);
+  const padding = pairOption(fn, "padding", o.padding, 0, [0, 0], shapes);
+  const outputPadding = pairOption(fn, "outputPadding", o.outputPadding, 0, [0, 0], shapes);
+  for (const a of [0, 1]) {
+    if (outputPadding[a] >= stride[a] && outputPadding[a] >= dilation[a]) {
+      throw new RangeError(
+        `${fn}: outputPadding [${outputPadding}] must be smaller than the stride [${stride}] or ` +
+          `the dilation [${dilation}] on each axis, as in PyTorch ${shapes}`,
+      );
+    }
+  }
+  // the full output, every stamp whole, less the padding cropped from each side
+  const full = (n: number, a: 0 | 1, k: number) =>
+    (n - 1) * stride[a] + dilation[a] * (k - 1) + 1 + outputPadding[a];
+  const Ho = full(H, 0, kh) - 2 * padding[0], Wo = full(W, 1, kw) - 2 * padding[1];
+  const ctx = `${shapes}, stride [${stride}], padding [${padding}], dilation [${dilation}], ` +
+    `outputPadding [${outputPadding}]`;
+  if (Ho < 1 || Wo < 1) {
+    throw new RangeError(
+      `${fn}: the output would be [${N},${D},${Ho},${Wo}]: padding [${padding}] crops more ` +
+        `than the full output [${full(H, 0, kh)},${full(W, 1, kw)}] has ${ctx}`,
+    );
+  }
+  // the convolution y -> x: its output floors back to [H, W] (one more row or column per
+  // stride in an output padding of at least the stride, which PyTorch allows below the dilation)
+  const Hc = outputSize(Ho, kh, stride[0], padding[0], dilation[0]);
+  const Wc = outputSize(Wo, kw, stride[1], padding[1], dilation[1]);
+  const K = Dg * kh * kw;
+  checkSize(fn, `y [${N},${D},${Ho},${Wo}]`, N * D * Ho * Wo, ctx);
+  checkSize(fn, `the im2col table [${K},${Hc * Wc}]`, K * Hc * Wc, ctx);
+  checkSize(fn, `x as the convolution's output [${N},${C},${Hc},${Wc}]`, N * C * Hc * Wc, ctx);
+  const conv: ConvGeometry = {
+    N,
+    C: D,
+    H: Ho,
+    W: Wo,
+    D: C,
+    kh,
+    kw,
+    stride,
+    padding,
+    dilation,
+    groups,
+    Ho: Hc,
+    Wo: Wc,
+    K,
+    P: Hc * Wc,
+  };
+  return {
+    N,
+    C,
+    H,
+    W,
+    D,
+    kh,
+    kw,
+    stride,
+    padding,
+    dilation,
+    outputPadding,
+    groups,
+    Ho,
+    Wo,
+    conv,
+  };
+}
+
+/** Checks a transposed convolution's backward arguments; returns the forward pass's sizes. */
+export function convTransposeBackwardArgs<T extends FloatArray>(
+  fn: string,
+  dy: Tensor<T>,
+  cache: ConvTransposeCache<T>,
+  opts: ParamBackwardOptions | undefined,
+): ConvTransposeGeometry {
+  checkCache(fn, cache, "convTransposeForward", "convTranspose");
+  checkOptions(fn, opts);
+  const g = cache.geometry;
+  checkDy(fn, dy, cache.x, [g.N, g.D, g.Ho, g.Wo], "y");
+  return g;
 }

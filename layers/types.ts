@@ -244,3 +244,90 @@ export interface ReluCache<T extends FloatArray = FloatArray> {
 
 /** The result of `reluForward`: y (x's shape) and the cache. */
 export type ReluForwardResult<T extends FloatArray = FloatArray> = ForwardResult<T, ReluCache<T>>;
+
+/** The sizes of a transposed convolution, checked: x [N,C,H,W], w [C,D/G,kh,kw] ->
+ * y [N,D,Ho,Wo], Ho = (H − 1)·sh − 2·ph + dh·(kh − 1) + oph + 1, in G groups of C/G input
+ * channels and D/G outputs each; and the convolution it is the input gradient of. */
+export interface ConvTransposeGeometry {
+  /** Batch. */
+  readonly N: number;
+  /** Input channels C (w's rows, PyTorch's in_channels). */
+  readonly C: number;
+  /** Input height. */
+  readonly H: number;
+  /** Input width. */
+  readonly W: number;
+  /** Output channels D = G · w.shape[1] (PyTorch's out_channels). */
+  readonly D: number;
+  /** Kernel height. */
+  readonly kh: number;
+  /** Kernel width. */
+  readonly kw: number;
+  /** Stride [sh, sw]: the step between the kernel stamps of neighbouring input cells in y. */
+  readonly stride: readonly [number, number];
+  /** Padding [ph, pw]: rows and columns cropped from each side of the full output. */
+  readonly padding: readonly [number, number];
+  /** Dilation [dh, dw]: the spacing of the kernel's taps. */
+  readonly dilation: readonly [number, number];
+  /** Output padding [oph, opw]: rows and columns added back at the bottom and right. */
+  readonly outputPadding: readonly [number, number];
+  /** Groups G: input channel c feeds only the D/G outputs of group floor(c / (C/G)). */
+  readonly groups: number;
+  /** Output height Ho. */
+  readonly Ho: number;
+  /** Output width Wo. */
+  readonly Wo: number;
+  /**
+   * The convolution y → x whose input gradient this is: input [N, D, Ho, Wo], filters w
+   * [C, D/G, kh, kw] as stored, the same stride, padding, dilation and groups. Its output
+   * [N, C, conv.Ho, conv.Wo] is x's [N, C, H, W], except where an output padding of at least the
+   * stride (allowed below the dilation) gives it floor(op/s) more rows or columns, which x has as
+   * zeros. conv.K = (D/G)·kh·kw, conv.P = conv.Ho·conv.Wo.
+   */
+  readonly conv: ConvGeometry;
+}
+
+/** Stride, padding, dilation, output padding and groups of a transposed convolution; each size
+ * one number for both axes or [rows, cols]. */
+export interface ConvTransposeOptions {
+  /** Step between the stamps of neighbouring input cells; default 1. */
+  stride?: number | [number, number];
+  /** Rows and columns cropped from each side of the full output; default 0. */
+  padding?: number | [number, number];
+  /** The spacing of the kernel's taps; default 1. */
+  dilation?: number | [number, number];
+  /** Rows and columns added at the bottom and right (the output sizes a stride-s convolution
+   * maps to one size); default 0. Each must be smaller than the stride or the dilation of its
+   * axis, as in PyTorch. */
+  outputPadding?: number | [number, number];
+  /** Split channels into this many independent groups; default 1. C must be divisible by it;
+   * w is then [C, D/groups, kh, kw]. */
+  groups?: number;
+}
+
+/** Options of `convTransposeForward`. */
+export interface ConvTransposeForwardOptions extends ConvTransposeOptions, ForwardOptions {}
+
+/** What `convTransposeBackward` needs from the forward pass. Treat it as opaque. B: whether it
+ * had a bias. */
+export interface ConvTransposeCache<
+  T extends FloatArray = FloatArray,
+  B extends boolean = boolean,
+> {
+  /** What made it. */
+  readonly kind: "convTranspose";
+  /** The input [N,C,H,W]. */
+  readonly x: Tensor<T>;
+  /** The filters [C,D/G,kh,kw]. */
+  readonly w: Tensor<T>;
+  /** Whether the forward pass added a bias (then backward returns db, else db is null). */
+  readonly bias: B;
+  /** The sizes. */
+  readonly geometry: ConvTransposeGeometry;
+}
+
+/** The result of `convTransposeForward`: y [N, D, Ho, Wo] and the cache. */
+export type ConvTransposeForwardResult<
+  T extends FloatArray = FloatArray,
+  B extends boolean = boolean,
+> = ForwardResult<T, ConvTransposeCache<T, B>>;

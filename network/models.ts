@@ -12,6 +12,7 @@
 
 import type { Layer } from "../layers/layer.ts";
 import { Conv2D } from "../layers/conv_layer.ts";
+import { ConvTranspose2D } from "../layers/conv_transpose_layer.ts";
 import { FullyConnected } from "../layers/fully_connected_layer.ts";
 import { MaxPool2D } from "../layers/max_pool_layer.ts";
 import { ReLU } from "../layers/relu_layer.ts";
@@ -41,7 +42,24 @@ export type LayerSpec =
   | { type: "maxpool"; size: number; stride?: number }
   | { type: "flatten" }
   | { type: "fc"; inFeatures: number; outFeatures: number }
-  | { type: "dropout"; p: number };
+  | { type: "dropout"; p: number }
+  | {
+    type: "convTranspose";
+    inChannels: number;
+    outChannels: number;
+    /** The kernel's size. */
+    size: number;
+    stride?: number;
+    /** Rows and columns cropped from each side of the full output. */
+    padding?: number;
+    /** Rows and columns added at the bottom and right; below the stride or the dilation. */
+    outputPadding?: number;
+    dilation?: number;
+    /** Default 1; inChannels and outChannels must be divisible by it. */
+    groups?: number;
+    /** Default true. */
+    bias?: boolean;
+  };
 
 /** Options of {@link buildNetwork} and the model builders. */
 export interface BuildOptions {
@@ -114,10 +132,24 @@ export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}
         });
       case "dropout":
         return new Dropout({ p: s.p, rng });
+      case "convTranspose":
+        return new ConvTranspose2D({
+          inChannels: s.inChannels,
+          outChannels: s.outChannels,
+          size: s.size,
+          stride: s.stride ?? 1,
+          padding: s.padding ?? 0,
+          outputPadding: s.outputPadding ?? 0,
+          dilation: s.dilation ?? 1,
+          groups: s.groups ?? 1,
+          bias: s.bias ?? true,
+          dtype,
+          rng,
+        });
       default:
         throw new RangeError(
           `buildNetwork: spec[${i}] has unknown type ${JSON.stringify(s?.type)} (conv, relu, ` +
-            `maxpool, flatten, fc, dropout)`,
+            `maxpool, flatten, fc, dropout, convTranspose)`,
         );
     }
   });
@@ -151,6 +183,13 @@ export function specShapes(
       const k = s.size ?? (s as { kernelSize?: number }).kernelSize, G = s.groups ?? 1;
       if (!sizes(s.inChannels, s.outChannels, k, G) || s.inChannels % G !== 0) return null;
       out.push({ name: `${i}.weight`, shape: [s.outChannels, s.inChannels / G, k!, k!] });
+      if (s.bias !== false) out.push({ name: `${i}.bias`, shape: [s.outChannels] });
+    } else if (s?.type === "convTranspose") {
+      // PyTorch's ConvTranspose2d weight: [in_channels, out_channels / groups, kh, kw]
+      const k = s.size, G = s.groups ?? 1;
+      const ok = sizes(s.inChannels, s.outChannels, k, G);
+      if (!ok || s.inChannels % G !== 0 || s.outChannels % G !== 0) return null;
+      out.push({ name: `${i}.weight`, shape: [s.inChannels, s.outChannels / G, k, k] });
       if (s.bias !== false) out.push({ name: `${i}.bias`, shape: [s.outChannels] });
     } else if (s?.type === "fc") {
       if (!sizes(s.inFeatures, s.outFeatures)) return null;

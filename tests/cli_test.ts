@@ -5,7 +5,7 @@
 // module; the library behaviour under these commands is tests/reliability_test.ts.
 
 import { assert, assertEquals, assertMatch, assertNotEquals } from "@std/assert";
-import { encodeCheckpoint } from "../mod.ts";
+import { buildNetwork, encodeCheckpoint, type LayerSpec } from "../mod.ts";
 import { checkWritable, writeFilesAtomic } from "../scripts/_mnist.ts";
 import { NORM, TINY, tiny } from "./_tiny_net.ts";
 
@@ -229,4 +229,68 @@ Deno.test("13. CLI: evaluate reads the checkpoint and the test set, nothing else
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+// --- transposed convolutions in PyTorch (issue 12) ---------------------------------------------
+
+/** Whether Debian's python3-torch is here (CI has no torch: the test is then skipped). */
+function hasTorch(): boolean {
+  try {
+    Deno.statSync("/usr/bin/python3");
+    Deno.statSync("/usr/lib/python3/dist-packages/torch");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name:
+    "CLI: a checkpoint with transposed convolutions loads in PyTorch (strict=True) and predicts the same",
+  ignore: !hasTorch(),
+  async fn() {
+    // groups, outputPadding with stride 2, outputPadding ≥ stride below the dilation, no bias:
+    // every name and shape must match nn.ConvTranspose2d's for load_state_dict(strict=True)
+    const spec: LayerSpec[] = [
+      { type: "conv", inChannels: 1, outChannels: 4, size: 3, stride: 2 }, // 28 -> 13
+      { type: "relu" },
+      {
+        type: "convTranspose",
+        inChannels: 4,
+        outChannels: 6,
+        size: 3,
+        stride: 2,
+        padding: 1,
+        outputPadding: 1,
+        groups: 2,
+      }, // 13 -> 26
+      { type: "relu" },
+      {
+        type: "convTranspose",
+        inChannels: 6,
+        outChannels: 2,
+        size: 2,
+        dilation: 2,
+        outputPadding: 1,
+        bias: false,
+      }, // 26 -> 29
+      { type: "flatten" },
+      { type: "fc", inFeatures: 2 * 29 * 29, outFeatures: 10 },
+    ];
+    const dir = await tempDir();
+    try {
+      const path = `${dir}/decoder.safetensors`;
+      const net = buildNetwork(spec, { seed: 5 });
+      await Deno.writeFile(path, encodeCheckpoint(net, { spec, norm: NORM, model: "decoder" }));
+      const r = await script("check/pytorch_load", ["--load", path], [
+        "--allow-read",
+        "--allow-run",
+      ]);
+      assertEquals(r.code, 0, r.err + r.out);
+      assertMatch(r.out, /100\/100 predictions agree with convprop/);
+      assertMatch(r.out, /check pytorch_load: OK/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

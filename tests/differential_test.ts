@@ -27,6 +27,8 @@ import {
   col2im,
   convBackward,
   convForward,
+  convTransposeBackward,
+  convTransposeForward,
   fcBackward,
   fcForward,
   type FloatArray,
@@ -355,5 +357,172 @@ Deno.test("differential: im2col and col2im are one implementation on both backen
       on("reference", () => col2im(c, table)),
       "col2im",
     );
+  }
+});
+
+interface ConvTransposeGeo {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  D: number;
+  kh: number;
+  kw: number;
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+  outputPadding: [number, number];
+  groups: number;
+  bias: boolean;
+}
+
+/** Random small transposed convolutions: any kernel (1×1 every seventh), stride and dilation up
+ * to 3, an output padding below the stride or the dilation (so at least the stride, when the
+ * dilation allows it), any padding that leaves an output; a 1×1 input every ninth (a decoder's
+ * latent), grouped every fourth (depthwise every twelfth), no bias every fifth. */
+function convTransposeGeometry(rng: () => number, i: number): ConvTransposeGeo {
+  const N = randInt(rng, 1, 3);
+  const [H, W] = i % 9 === 0 ? [1, 1] : [randInt(rng, 1, 6), randInt(rng, 1, 6)];
+  let C = randInt(rng, 1, 4), D = randInt(rng, 1, 5);
+  let [kh, kw] = [randInt(rng, 1, 4), randInt(rng, 1, 4)];
+  if (i % 7 === 0) [kh, kw] = [1, 1];
+  const stride: [number, number] = [randInt(rng, 1, 3), randInt(rng, 1, 3)];
+  const dilation: [number, number] = i % 3 === 1
+    ? [randInt(rng, 1, 3), randInt(rng, 1, 3)]
+    : [1, 1];
+  const op = (a: 0 | 1) => randInt(rng, 0, Math.max(stride[a], dilation[a]) - 1);
+  const outputPadding: [number, number] = i % 2 === 0 ? [op(0), op(1)] : [0, 0];
+  // the full output's size, of which padding may crop all but one row (column) in all
+  const full = (n: number, a: 0 | 1, k: number) =>
+    (n - 1) * stride[a] + dilation[a] * (k - 1) + 1 + outputPadding[a];
+  const padding: [number, number] = [
+    randInt(rng, 0, Math.min(2, Math.floor((full(H, 0, kh) - 1) / 2))),
+    randInt(rng, 0, Math.min(2, Math.floor((full(W, 1, kw) - 1) / 2))),
+  ];
+  let groups = 1;
+  if (i % 4 === 2) {
+    groups = randInt(rng, 2, 3);
+    [C, D] = [groups * randInt(rng, 1, 2), groups * randInt(rng, 1, 2)];
+  }
+  if (i % 12 === 6) [D, groups] = [C, C]; // depthwise
+  return {
+    N,
+    C,
+    H,
+    W,
+    D,
+    kh,
+    kw,
+    stride,
+    padding,
+    dilation,
+    outputPadding,
+    groups,
+    bias: i % 5 !== 3,
+  };
+}
+
+/** The options of a transposed convolution's geometry. */
+function convTransposeOpts(g: ConvTransposeGeo) {
+  const { stride, padding, dilation, outputPadding, groups } = g;
+  return { stride, padding, dilation, outputPadding, groups };
+}
+
+const CONV_TRANSPOSE_CASES = 1000;
+
+for (const T of TYPES) {
+  Deno.test(`differential: transposed conv forward and backward, fast vs reference (${T.name}, ${CONV_TRANSPOSE_CASES} geometries)`, () => {
+    const rng = rngFor(T === Float64Array ? 110 : 111), u = unit(T);
+    for (let i = 0; i < CONV_TRANSPOSE_CASES; i++) {
+      const g = convTransposeGeometry(rng, i), label = `${T.name} ${JSON.stringify(g)}`;
+      const x = rand(rng, [g.N, g.C, g.H, g.W], T);
+      const w = rand(rng, [g.C, g.D / g.groups, g.kh, g.kw], T);
+      const b = g.bias ? rand(rng, [g.D], T) : null, opts = convTransposeOpts(g);
+      const ref = on("reference", () => convTransposeForward(x, w, b, opts));
+      const fast = on("fast", () => convTransposeForward(x, w, b, opts));
+      const [, , Ho, Wo] = ref.y.shape, c = ref.cache.geometry.conv;
+      // y: each output cell adds, for each of at most kh·kw taps, one product of C/G terms
+      // (w_colᵀ · x_n), plus the bias
+      const sY = on("reference", () =>
+        convTransposeForward(abs(x), abs(w), b === null ? null : abs(b), opts)).y.data;
+      const nY = g.C / g.groups + g.kh * g.kw + 2;
+      assertWithin(fast.y.data, ref.y.data, sY, nY, u, `${label} y`);
+      const dy = rand(rng, [...ref.y.shape], T);
+      const gr = on("reference", () =>
+        convTransposeBackward(dy, ref.cache));
+      const gf = on("fast", () =>
+        convTransposeBackward(dy, fast.cache));
+      const a = on("reference", () =>
+        convTransposeBackward(abs(dy), convTransposeForward(abs(x), abs(w), b, opts).cache));
+      // dw: the convolution's dW, N·P products per entry (P = its output positions), summed
+      // within a sample and then over the samples
+      const nW = g.N * c.P + g.N + 2;
+      assertWithin(gf.dw.data, gr.dw.data, a.dw.data, nW, u, `${label} dw`);
+      if (b === null) {
+        assert(gf.db === null && gr.db === null, `${label}: no bias, no db`);
+      } else {
+        // db: N·Ho·Wo terms, within a sample and then over the samples
+        const nB = g.N * Ho * Wo + g.N + 2;
+        assertWithin(gf.db!.data, gr.db!.data, a.db!.data, nB, u, `${label} db`);
+      }
+      // dx = conv(dy): K = (D/G)·kh·kw products per cell
+      assertWithin(gf.dx.data, gr.dx.data, a.dx.data, c.K + 2, u, `${label} dx`);
+      // either backend's backward on the other's cache: the same numbers as its own
+      const cross = on("reference", () =>
+        convTransposeBackward(dy, fast.cache));
+      assertSame(cross.dw.data, gr.dw.data, `${label} reference backward of a fast cache`);
+      assertSame(cross.dx.data, gr.dx.data, `${label} reference backward of a fast cache`);
+      const dwOnly = on(
+        "fast",
+        () =>
+          convTransposeBackward(dy, ref.cache, { inputGradient: false }),
+      );
+      assertSame(dwOnly.dw.data, gf.dw.data, `${label} fast backward of a reference cache`);
+      assert(dwOnly.dx === null);
+    }
+  });
+}
+
+Deno.test("differential: transposed conv inside the fast backend: its kernels agree bit for bit", () => {
+  // the table walked by runs against by indices (col2im in the forward pass, im2col of dy in the
+  // backward), and a workspace reused over two calls against fresh arrays
+  const rng = rngFor(112);
+  const run = <R>(gather: GatherKernel, f: () => R): R => {
+    forceKernels({ gather });
+    try {
+      return on("fast", f);
+    } finally {
+      forceKernels(null);
+    }
+  };
+  const workspace = new Workspace();
+  for (let i = 0; i < 300; i++) {
+    const g = convTransposeGeometry(rng, i), opts = convTransposeOpts(g);
+    for (const T of TYPES) {
+      const x = rand(rng, [g.N, g.C, g.H, g.W], T);
+      const w = rand(rng, [g.C, g.D / g.groups, g.kh, g.kw], T);
+      const b = g.bias ? rand(rng, [g.D], T) : null, label = `${T.name} ${JSON.stringify(g)}`;
+      const pass = (gather: GatherKernel, ws?: Workspace) =>
+        run(gather, () => {
+          const f = convTransposeForward(x, w, b, { ...opts, workspace: ws });
+          const dy = {
+            shape: [...f.y.shape],
+            data: f.y.data.map((v) => Math.sin(3 * v)) as FloatArray,
+          };
+          const r = convTransposeBackward(dy, f.cache, { workspace: ws });
+          return [f.y.data.slice(), r.dx.data.slice(), r.dw.data.slice()] as const;
+        });
+      const [yr, dxr, dwr] = pass("runs");
+      for (
+        const [what, [y2, dx2, dw2]] of [
+          ["indices", pass("indices")],
+          ["a reused workspace", pass("runs", workspace)],
+        ] as const
+      ) {
+        assertSame(y2, yr, `${label} y: runs vs ${what}`);
+        assertSame(dx2, dxr, `${label} dx: runs vs ${what}`);
+        assertSame(dw2, dwr, `${label} dw: runs vs ${what}`);
+      }
+    }
   }
 });

@@ -23,6 +23,8 @@ import { assert } from "@std/assert";
 import {
   convBackward,
   convForward,
+  convTransposeBackward,
+  convTransposeForward,
   fcBackward,
   fcForward,
   maxPoolBackward,
@@ -198,6 +200,83 @@ CONV_GEOMETRIES.forEach((geo, k) => {
     if (b === null) assert(db === null, "no bias, no db");
     else e = Math.max(e, gradcheck("db", loss, b, db!, rng));
     worst.push([`conv ${geo.name}`, e]);
+  });
+});
+
+/** A transposed convolution: x [N,C,H,W], w [C, D/groups, kh, kw]. */
+interface ConvTransposeGeometry {
+  name: string;
+  x: number[];
+  w: number[];
+  opts: {
+    stride?: number | [number, number];
+    padding?: number | [number, number];
+    dilation?: number | [number, number];
+    outputPadding?: number | [number, number];
+    groups?: number;
+  };
+  /** false: no bias (b = null). */
+  bias?: boolean;
+}
+
+const CONV_TRANSPOSE_GEOMETRIES: ConvTransposeGeometry[] = [
+  { name: "stride 1, 3x2 kernel", x: [2, 3, 3, 4], w: [3, 2, 3, 2], opts: {} },
+  {
+    name: "stride 2, kernel 3 (uneven overlap)",
+    x: [2, 2, 3, 3],
+    w: [2, 3, 3, 3],
+    opts: { stride: 2 },
+  },
+  {
+    name: "stride 2, padding 1, outputPadding 1",
+    x: [1, 3, 3, 3],
+    w: [3, 2, 3, 3],
+    opts: { stride: 2, padding: 1, outputPadding: 1 },
+  },
+  {
+    name: "stride [2,3], padding [1,0], outputPadding [1,2]",
+    x: [2, 2, 3, 2],
+    w: [2, 2, 3, 4],
+    opts: { stride: [2, 3], padding: [1, 0], outputPadding: [1, 2] },
+  },
+  {
+    name: "dilation 2, outputPadding 1 >= stride 1",
+    x: [2, 2, 3, 3],
+    w: [2, 2, 2, 3],
+    opts: { dilation: 2, outputPadding: 1 },
+  },
+  {
+    name: "groups 2, stride 2",
+    x: [2, 4, 2, 3],
+    w: [4, 3, 3, 3],
+    opts: { groups: 2, stride: 2 },
+  },
+  {
+    name: "depthwise, no bias",
+    x: [2, 3, 3, 3],
+    w: [3, 1, 3, 3],
+    opts: { groups: 3, stride: 2, padding: 1 },
+    bias: false,
+  },
+  { name: "1x1 latent, kernel 4", x: [3, 4, 1, 1], w: [4, 2, 4, 4], opts: {} },
+];
+
+CONV_TRANSPOSE_GEOMETRIES.forEach((geo, k) => {
+  Deno.test(`gradcheck: convTranspose ${geo.name}`, () => {
+    const rng = mulberry32(700 + k);
+    const x = randn(geo.x, rng);
+    const w = randn(geo.w, rng, 0.5);
+    const D = geo.w[1] * (geo.opts.groups ?? 1);
+    const b = geo.bias === false ? null : randn([D], rng);
+    const { y, cache } = convTransposeForward(x, w, b, geo.opts);
+    const r = randn([...y.shape], rng);
+    const { dx, dw, db } = convTransposeBackward(r, cache);
+    const loss = () => dot(convTransposeForward(x, w, b, geo.opts).y.data, r.data);
+    let e = gradcheck("dx", loss, x, dx, rng);
+    e = Math.max(e, gradcheck("dw", loss, w, dw, rng));
+    if (b === null) assert(db === null, "no bias, no db");
+    else e = Math.max(e, gradcheck("db", loss, b, db!, rng));
+    worst.push([`convTranspose ${geo.name}`, e]);
   });
 });
 

@@ -28,6 +28,9 @@ import {
   Conv2D,
   convBackward,
   convForward,
+  ConvTranspose2D,
+  convTransposeBackward,
+  convTransposeForward,
   fcBackward,
   fcForward,
   FullyConnected,
@@ -47,6 +50,7 @@ import fcFixture from "./fixtures/fc.json" with { type: "json" };
 import maxpoolFixture from "./fixtures/maxpool.json" with { type: "json" };
 import reluFixture from "./fixtures/relu.json" with { type: "json" };
 import softmaxFixture from "./fixtures/softmax_ce.json" with { type: "json" };
+import convTransposeFixture from "./fixtures/conv_transpose.json" with { type: "json" };
 
 /** A tensor as the fixtures store it. */
 interface JsonTensor {
@@ -102,6 +106,17 @@ const fcCases = (fcFixture as unknown as Fixture<FcCase>).cases;
 const poolCases = (maxpoolFixture as unknown as Fixture<PoolCase>).cases;
 const reluCases = (reluFixture as unknown as Fixture<ReluCase>).cases;
 const softmaxCases = (softmaxFixture as unknown as Fixture<SoftmaxCase>).cases;
+/** A transposed convolution's case: w is [C, D/groups, kh, kw], PyTorch's ConvTranspose2d layout. */
+type ConvTransposeCase = Omit<ConvCase, "opts"> & {
+  opts: {
+    stride?: Pair;
+    padding?: Pair;
+    dilation?: Pair;
+    outputPadding?: Pair;
+    groups?: number;
+  };
+};
+const convTransposeCases = (convTransposeFixture as unknown as Fixture<ConvTransposeCase>).cases;
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
 const DTYPES: { name: "float64" | "float32"; ctor: Ctor; tol: number }[] = [
@@ -275,6 +290,42 @@ for (const dtype of DTYPES) {
   }
 }
 
+for (const dtype of DTYPES) {
+  for (const c of convTransposeCases) {
+    Deno.test(`pytorch: conv_transpose ${c.name} (${dtype.name})`, () => {
+      const x = load(c.x, dtype.ctor), w = load(c.w, dtype.ctor);
+      const b = c.b === null ? null : load(c.b, dtype.ctor);
+      const { y, cache } = convTransposeForward(x, w, b, c.opts);
+      expectClose("conv_transpose", dtype, `${c.name} y`, y, c.y);
+      const { dx, dw, db } = convTransposeBackward(load(c.dy, dtype.ctor), cache);
+      expectClose("conv_transpose", dtype, `${c.name} dx`, dx, c.dx);
+      expectClose("conv_transpose", dtype, `${c.name} dw`, dw, c.dw);
+      if (c.db === null) assertEquals(db, null, `${c.name}: no bias, no db`);
+      else expectClose("conv_transpose", dtype, `${c.name} db`, db!, c.db);
+
+      // The layer class computes the same thing with its parameters set to the fixture's.
+      const [C, Dg, kh, kw] = c.w.shape;
+      const layer = new ConvTranspose2D({
+        inChannels: C,
+        outChannels: Dg * (c.opts.groups ?? 1),
+        size: [kh, kw],
+        ...c.opts,
+        bias: b !== null,
+        dtype: dtype.name,
+      });
+      layer.w.value.data.set(w.data);
+      if (b !== null) layer.b!.value.data.set(b.data);
+      const where = `${c.name} ConvTranspose2D`;
+      expectClose("conv_transpose", dtype, `${where} y`, layer.forward(x), c.y);
+      const dxLayer = layer.backward(load(c.dy, dtype.ctor));
+      expectClose("conv_transpose", dtype, `${where} dx`, dxLayer, c.dx);
+      expectClose("conv_transpose", dtype, `${where} dw`, layer.w.grad, c.dw);
+      if (c.db !== null) expectClose("conv_transpose", dtype, `${where} db`, layer.b!.grad, c.db);
+      else assertEquals(layer.b, null);
+    });
+  }
+}
+
 /**
  * The tied fixture has non-overlapping windows (stride = size) over values in {0, 1, 2}. Where
  * several cells share a window's max, PyTorch and convprop may pick different cells, so dx is
@@ -327,24 +378,24 @@ function checkTiedPool(c: PoolCase, x: Tensor, dy: Tensor, dx: Tensor, ctor: Cto
 }
 
 Deno.test("pytorch: summary of the largest errors (relative to scale)", () => {
-  const layers = ["conv", "fc", "maxpool", "relu", "softmax_ce"];
+  const layers = ["conv", "fc", "maxpool", "relu", "softmax_ce", "conv_transpose"];
   const rows: string[] = [];
   for (const layer of layers) {
     for (const { name, tol } of DTYPES) {
       const w = worst.get(`${layer} ${name}`);
       if (w === undefined) continue; // a --filter run skipped this layer
       rows.push(
-        `${layer.padEnd(11)} ${name.padEnd(8)} ${w.err.toExponential(2).padStart(9)}  ` +
+        `${layer.padEnd(14)} ${name.padEnd(8)} ${w.err.toExponential(2).padStart(9)}  ` +
           `(tolerance ${tol.toExponential(0)}, at ${w.where})`,
       );
       assert(w.err <= tol);
     }
   }
   const cases = convCases.length + fcCases.length + poolCases.length + reluCases.length +
-    softmaxCases.length;
+    softmaxCases.length + convTransposeCases.length;
   console.log(
     `\nconvprop vs PyTorch ${(convFixture as { torch: string }).torch}: ${cases} fixtures ` +
       `× {float64, float32}, largest error relative to scale\n` +
-      `layer       dtype          error\n${rows.join("\n")}`,
+      `layer          dtype          error\n${rows.join("\n")}`,
   );
 });

@@ -24,6 +24,7 @@ import {
   tensor,
 } from "../../mod.ts";
 import { convForward } from "../../mod.ts";
+import { convTransposeForward } from "../../mod.ts";
 
 /** One figure: its file name in docs/figures/ and its SVG text. */
 interface Figure {
@@ -788,6 +789,94 @@ function groupsFigure(): Figure {
 
 // ---------------------------------------------------------------------------------------------
 
+// 6. Transposed convolution as col2im: the stamps and their overlap
+
+interface StampCase {
+  readonly k: number;
+  readonly s: number;
+  readonly label: string;
+}
+
+const STAMP_CASES: readonly StampCase[] = [
+  { k: 3, s: 2, label: "uneven" },
+  { k: 4, s: 2, label: "even" },
+];
+
+/** Input cells whose stamps the figure outlines. */
+const STAMPED = [[0, 0], [0, 1], [1, 1]] as const;
+
+function convTransposeFigure(): Figure {
+  const body: string[] = [];
+  const title = "Transposed convolution = col2im: each input cell adds its stamp into y";
+  body.push(text(20, 28, title, { size: 16, bold: true }));
+  body.push(
+    text(
+      20,
+      48,
+      "x and w all ones: y = convTransposeForward(x, w, null, { stride: 2 }) counts the stamps " +
+        "on each output",
+      { size: 12, color: MUTED },
+    ),
+  );
+  const H = 3, cs = 36, y0 = 112;
+  const ones = (n: number) => new Float64Array(n).fill(1);
+  const x = tensor([1, 1, H, H], ones(H * H));
+  let x0 = 20, maxH = 0;
+  // the input, its cells outlined in the colours of their stamps
+  body.push(text(x0, y0 - 34, `x [1,1,${H},${H}]`, { size: 13, bold: true }));
+  body.push(text(x0, y0 - 16, "every cell 1", { size: 12, color: MUTED }));
+  body.push(grid(x0, y0, H, H, cs, cs, () => ({ fill: "#f9fafb", text: "1", stroke: "#d1d5db" })));
+  STAMPED.forEach(([r, c], i) => body.push(outline(x0, y0, cs, cs, r, c, r, c, WINDOW_COLORS[i])));
+  x0 += Math.max(H * cs, 130) + 40;
+  for (const sc of STAMP_CASES) {
+    const w = tensor([1, 1, sc.k, sc.k], ones(sc.k * sc.k));
+    const { y } = convTransposeForward(x, w, null, { stride: sc.s });
+    const [, , Ho, Wo] = y.shape;
+    let max = 0;
+    for (const v of y.data) max = Math.max(max, v);
+    const head = `kernel ${sc.k}, stride ${sc.s} → y [1,1,${Ho},${Wo}]`;
+    body.push(text(x0, y0 - 34, head, { size: 13, bold: true }));
+    // how many stamps cover each row (the column counts are the same): y's first column over
+    // its corner value, which is 1
+    const cover = Array.from({ length: Ho }, (_, r) => num(y.data[r * Wo] / y.data[0]));
+    body.push(
+      text(x0, y0 - 16, `${sc.label}: rows covered ${cover.join(",")} times`, {
+        size: 12,
+        color: MUTED,
+      }),
+    );
+    body.push(grid(x0, y0, Ho, Wo, cs, cs, (r, q) => {
+      const v = y.data[r * Wo + q];
+      const l = Math.round(97 - 55 * (v / max));
+      return {
+        fill: `hsl(215, 80%, ${l}%)`,
+        text: num(v),
+        color: l < 60 ? "#ffffff" : INK,
+        bold: true,
+        stroke: "#ffffff",
+      };
+    }, 14));
+    // the stamp of input cell (r, c): rows r·s .. r·s + k − 1, columns alike
+    STAMPED.forEach(([r, c], i) => {
+      const r0 = r * sc.s, c0 = c * sc.s;
+      body.push(
+        outline(x0, y0, cs, cs, r0, c0, r0 + sc.k - 1, c0 + sc.k - 1, WINDOW_COLORS[i], 2 + 3 * i),
+      );
+    });
+    const gy = y0 + Ho * cs;
+    body.push(
+      text(x0, gy + 22, `${H * H} stamps of ${sc.k}×${sc.k}: Σ y = ${H * H * sc.k * sc.k}`, {
+        size: 12,
+      }),
+    );
+    maxH = Math.max(maxH, gy + 40);
+    x0 += Math.max(Wo * cs, 260) + 48;
+  }
+  return { name: "conv_transpose_stamps.svg", svg: svgDoc(x0 - 28, maxH, title, body) };
+}
+
+// ---------------------------------------------------------------------------------------------
+
 /** Every deterministic figure, in the order docs/ uses them. */
 export function figures(): Figure[] {
   return [
@@ -796,6 +885,7 @@ export function figures(): Figure[] {
     maxPoolFigure(),
     dilationFigure(),
     groupsFigure(),
+    convTransposeFigure(),
   ];
 }
 

@@ -23,6 +23,8 @@ Every case is computed in float64 with autograd:
   maxpool:    y = max_pool2d(x, size, stride);     y.backward(dy) -> dx
   relu:       y = relu(x);                          y.backward(dy) -> dx
   softmax_ce: loss = cross_entropy(logits, labels) (mean); loss.backward() -> dlogits; p = softmax
+  conv_transpose: y = conv_transpose2d(x, w, b, stride, padding, output_padding, groups,
+              dilation) (b may be None); y.backward(dy) -> dx, dw, db
 
 Random data avoids the points where the derivative is not defined, because there PyTorch and
 convprop may legitimately disagree: relu inputs are at least 0.01 away from 0, and max-pool
@@ -309,6 +311,69 @@ def sce_case(name, note):
             "p": tensor_json(torch.softmax(z.detach(), dim=1))}
 
 
+# --- transposed conv ----------------------------------------------------------------------
+# (name, note, N, C, H, W, D, kh, kw, opts): x [N,C,H,W], w [C, D/groups, kh, kw] (PyTorch's
+# layout), opts passed as-is to convTransposeForward (and, renamed, to conv_transpose2d).
+CONV_TRANSPOSE_CASES = [
+    ("basic_3x3", "N=C=D=1, stride 1: every output sums the stamps that cover it",
+     1, 1, 4, 4, 1, 3, 3, {}),
+    ("nonsquare", "C=3, D=2, N=2, non-square input and kernel", 2, 3, 5, 4, 2, 3, 2, {}),
+    ("stride_2_k3", "kernel 3, stride 2: uneven overlap (the checkerboard)", 2, 2, 4, 4, 3, 3, 3,
+     {"stride": 2}),
+    ("stride_2_k4_p1", "kernel 4, stride 2, padding 1: doubles the size, even overlap",
+     1, 3, 4, 4, 2, 4, 4, {"stride": 2, "padding": 1}),
+    ("decoder_s2_p1_op1", "kernel 3, stride 2, padding 1, outputPadding 1: 5x5 -> 10x10",
+     2, 4, 5, 5, 3, 3, 3, {"stride": 2, "padding": 1, "outputPadding": 1}),
+    ("per_axis", "stride [2,3], padding [1,0], outputPadding [1,2], kernel [3,4]",
+     1, 2, 3, 4, 2, 3, 4, {"stride": [2, 3], "padding": [1, 0], "outputPadding": [1, 2]}),
+    ("dilation_2", "dilation 2, padding 1", 2, 2, 4, 5, 3, 3, 3, {"dilation": 2, "padding": 1}),
+    ("output_padding_below_dilation", "stride 1, dilation 2, outputPadding 1 (>= stride, < "
+     "dilation): the convolution y -> x has one more output row and column",
+     1, 2, 3, 3, 2, 2, 3, {"dilation": 2, "outputPadding": 1}),
+    ("output_padding_per_axis_dilation", "stride [2,1], dilation [3,2], outputPadding [2,1], "
+     "padding [1,1]", 2, 1, 3, 4, 2, 2, 2,
+     {"stride": [2, 1], "dilation": [3, 2], "outputPadding": [2, 1], "padding": 1}),
+    ("groups_2", "C=4, D=6 in 2 groups: w [4,3,3,3], stride 2", 2, 4, 3, 3, 6, 3, 3,
+     {"groups": 2, "stride": 2}),
+    ("depthwise", "groups = C = D = 3, stride 2, padding 1, outputPadding 1", 2, 3, 4, 4, 3, 3, 3,
+     {"groups": 3, "stride": 2, "padding": 1, "outputPadding": 1}),
+    ("depthwise_multiplier_2", "groups = C = 3, D = 6", 1, 3, 3, 4, 6, 2, 2, {"groups": 3}),
+    ("no_bias", "b = None: no db", 2, 3, 3, 3, 2, 3, 3, {"stride": 2, "bias": False}),
+    ("no_bias_groups_dilated", "groups 2, dilation 2, stride 2, no bias", 1, 4, 3, 3, 4, 2, 3,
+     {"groups": 2, "dilation": 2, "stride": 2, "bias": False}),
+    ("padding_leaves_one", "padding 2 crops the 5x5 full output to 1x1", 2, 2, 3, 3, 2, 3, 3,
+     {"padding": 2}),
+    ("latent_1x1", "x [N,C,1,1], kernel 4: a decoder's first layer (one input position)",
+     3, 5, 1, 1, 2, 4, 4, {}),
+    ("kernel_1x1_stride_2", "1x1 kernel, stride 2: x spread out with zeros between", 1, 2, 3, 3,
+     1, 1, 1, {"stride": 2}),
+    ("stride_exceeds_kernel", "kernel 2, stride 3: outputs no stamp covers are the bias",
+     1, 1, 3, 3, 2, 2, 2, {"stride": 3}),
+]
+
+
+def conv_transpose_case(name, note, N, C, H, W, D, kh, kw, opts):
+    rng = rng_for("conv_transpose/" + name)
+    opts = dict(opts)
+    bias = opts.pop("bias", True)  # not an option of convTransposeForward: b is null without one
+    groups = opts.get("groups", 1)
+    x = normal(rng, (N, C, H, W)).requires_grad_()
+    w = normal(rng, (C, D // groups, kh, kw), 1 / np.sqrt(C // groups * kh * kw)).requires_grad_()
+    b = normal(rng, (D,)).requires_grad_() if bias else None
+    y = F.conv_transpose2d(
+        x, w, b, stride=pair(opts.get("stride", 1)), padding=pair(opts.get("padding", 0)),
+        output_padding=pair(opts.get("outputPadding", 0)), groups=groups,
+        dilation=pair(opts.get("dilation", 1)))
+    dy = normal(rng, tuple(y.shape))
+    y.backward(dy)
+    return {
+        "name": name, "note": note, "opts": opts,
+        "x": tensor_json(x), "w": tensor_json(w), "b": tensor_json(b) if bias else None,
+        "dy": tensor_json(dy), "y": tensor_json(y), "dx": tensor_json(x.grad),
+        "dw": tensor_json(w.grad), "db": tensor_json(b.grad) if bias else None,
+    }
+
+
 # --- writing ------------------------------------------------------------------------------
 def build():
     files = {
@@ -317,6 +382,7 @@ def build():
         "maxpool": [pool_case(*c) for c in POOL_CASES] + [pool_case(*POOL_TIED, ties=True)],
         "relu": [relu_case(*c) for c in RELU_CASES],
         "softmax_ce": [sce_case(*c) for c in SCE_CASES],
+        "conv_transpose": [conv_transpose_case(*c) for c in CONV_TRANSPOSE_CASES],
     }
     out = {}
     for layer, cases in files.items():

@@ -64,6 +64,20 @@ def build(spec):
             layers.append(nn.Linear(s["inFeatures"], s["outFeatures"]))
         elif t == "dropout":
             layers.append(nn.Dropout(s["p"]))
+        elif t == "convTranspose":
+            layers.append(
+                nn.ConvTranspose2d(
+                    s["inChannels"],
+                    s["outChannels"],
+                    s["size"],
+                    stride=s.get("stride", 1),
+                    padding=s.get("padding", 0),
+                    output_padding=s.get("outputPadding", 0),
+                    groups=s.get("groups", 1),
+                    bias=s.get("bias", True),
+                    dilation=s.get("dilation", 1),
+                )
+            )
         else:
             raise SystemExit(f"unknown layer type {t!r}")
     return nn.Sequential(*layers)
