@@ -184,17 +184,21 @@ export function gemm<T extends FloatArray>(
 
 /**
  * The forward pass of a 2-D convolution (cross-correlation, as PyTorch's `conv2d`):
- * y[n, d, oh, ow] = b[d] + Σ_{c,i,j} w[d, c, i, j] · x[n, c, oh·sh − ph + i, ow·sw − pw + j],
- * computed as y_n = w_col · im2col(x_n) + b (layers/conv.ts).
+ * y[n, d, oh, ow] = b[d] + Σ_{c,i,j} w[d, c, i, j] · x[n, g·C/G + c, oh·sh − ph + i·dh,
+ * ow·sw − pw + j·dw], g the filter's group, computed as y_n = w_col · im2col(x_n) + b
+ * (layers/conv.ts; docs/groups_dilation.md for dilation, groups, "same" and no bias).
  *
  * @param x Input [N, C, H, W].
- * @param w Filters [D, C, kh, kw].
- * @param b Bias [D].
- * @param opts `stride`, `padding` (one number or [rows, cols]; output size floored as PyTorch);
- *   `training: false` when no backward pass follows; `workspace` to reuse arrays between calls.
+ * @param w Filters [D, C/groups, kh, kw].
+ * @param b Bias [D], or null for none (then convBackward's db is null).
+ * @param opts `stride`, `padding` (or "same": stride 1 and an odd dilated kernel only),
+ *   `dilation` (one number or [rows, cols]; output size floored as PyTorch), `groups` (dividing
+ *   C and D; C is depthwise); `training: false` when no backward pass follows; `workspace` to
+ *   reuse arrays between calls.
  * @returns y [N, D, Ho, Wo] of x's array type, and the cache for {@link convBackward}.
- * @throws {RangeError} On wrong ranks, channel or bias mismatch, a kernel larger than the padded
- *   input, or a stride/padding that is not a positive (padding: non-negative) integer.
+ * @throws {RangeError} On wrong ranks, channel or bias mismatch, a (dilated) kernel larger than
+ *   the padded input, a stride/dilation/padding that is not a positive (padding: non-negative)
+ *   integer, groups that do not divide C and D, or "same" where it would pad unevenly.
  * @throws {TypeError} If x, w and b are not all Float32Array or all Float64Array, or an option
  *   has the wrong type.
  *
@@ -229,7 +233,8 @@ export function convForward<T extends FloatArray, B extends Tensor<T> | null>(
  * @param cache The cache from {@link convForward}.
  * @param opts `inputGradient: false` to skip dx (the input is data; dw and db are the same bit
  *   for bit); `workspace` to reuse arrays between calls.
- * @returns dx, dw, db with the shapes of x, w, b (dx null with `inputGradient: false`).
+ * @returns dx, dw, db with the shapes of x, w, b (dx null with `inputGradient: false`, db null
+ *   when the forward pass had no bias).
  * @throws {RangeError} If dy's shape differs from y's.
  * @throws {TypeError} If dy's type differs from x's, the cache is not a conv cache, or an option
  *   has the wrong type.
