@@ -12,6 +12,9 @@
 import type { FloatArray, Tensor } from "./tensor.ts";
 import type { GemmOptions, Matrix } from "./kernels/gemm.ts";
 import type {
+  AvgPoolCache,
+  AvgPoolForwardOptions,
+  AvgPoolForwardResult,
   BackwardOptions,
   BackwardResult,
   BiasGradient,
@@ -38,12 +41,14 @@ import * as refFc from "./layers/fully_connected.ts";
 import * as refPool from "./layers/max_pool.ts";
 import * as refRelu from "./layers/relu.ts";
 import * as refConvT from "./layers/conv_transpose.ts";
+import * as refAvgPool from "./layers/avg_pool.ts";
 import * as fastGemm from "./kernels/fast/gemm.ts";
 import * as fastConv from "./layers/fast/conv.ts";
 import * as fastFc from "./layers/fast/fully_connected.ts";
 import * as fastPool from "./layers/fast/max_pool.ts";
 import * as fastRelu from "./layers/fast/relu.ts";
 import * as fastConvT from "./layers/fast/conv_transpose.ts";
+import * as fastAvgPool from "./layers/fast/avg_pool.ts";
 
 /** The two backends: the readable reference path, and the tuned fast path (the default). */
 export type BackendName = "reference" | "fast";
@@ -62,6 +67,8 @@ interface Backend {
   reluBackward: typeof refRelu.reluBackward;
   convTransposeForward: typeof refConvT.convTransposeForward;
   convTransposeBackward: typeof refConvT.convTransposeBackward;
+  avgPoolForward: typeof refAvgPool.avgPoolForward;
+  avgPoolBackward: typeof refAvgPool.avgPoolBackward;
 }
 
 const REFERENCE: Backend = {
@@ -76,6 +83,8 @@ const REFERENCE: Backend = {
   reluBackward: refRelu.reluBackward,
   convTransposeForward: refConvT.convTransposeForward,
   convTransposeBackward: refConvT.convTransposeBackward,
+  avgPoolForward: refAvgPool.avgPoolForward,
+  avgPoolBackward: refAvgPool.avgPoolBackward,
 };
 
 const FAST: Backend = {
@@ -90,6 +99,8 @@ const FAST: Backend = {
   reluBackward: fastRelu.reluBackward,
   convTransposeForward: fastConvT.convTransposeForward,
   convTransposeBackward: fastConvT.convTransposeBackward,
+  avgPoolForward: fastAvgPool.avgPoolForward,
+  avgPoolBackward: fastAvgPool.avgPoolBackward,
 };
 
 const BACKENDS: Readonly<Record<BackendName, Backend>> = { reference: REFERENCE, fast: FAST };
@@ -338,20 +349,24 @@ export function fcBackward<T extends FloatArray, O extends ParamBackwardOptions 
 }
 
 /**
- * Max pooling: y[n, c, oh, ow] = max over the window at (oh·sh, ow·sw) of x[n, c]; no padding,
- * output size floor((H − kh) / sh) + 1 as PyTorch. Ties go to the window's first cell in
- * row-major order; a NaN wins its window, as in PyTorch (layers/max_pool.ts).
+ * Max pooling: y[n, c, oh, ow] = max over the window at (oh·sh − ph, ow·sw − pw) of x[n, c],
+ * the padding read as −∞ (so a window's maximum is never the padding); output size
+ * floor((H + 2·ph − kh) / sh) + 1 as PyTorch's `max_pool2d` (ceil_mode false). Ties go to the
+ * window's first cell of x in row-major order; a NaN wins its window, as in PyTorch
+ * (layers/max_pool.ts).
  *
  * @param x Input [N, C, H, W].
- * @param opts `size` and `stride` (default `size`), one number or [rows, cols];
+ * @param opts `size`, `stride` (default `size`) and `padding` (default 0; at most half the
+ *   window on each axis, 2·ph ≤ kh, as PyTorch), one number or [rows, cols];
  *   `training: false` when no backward pass follows (then the winners are not kept; a backward
  *   pass finds them again); `workspace` to reuse arrays.
  * @returns y [N, C, Ho, Wo] of x's type, and the cache for {@link maxPoolBackward}.
- * @throws {RangeError} If x is not 4-D, a size or stride is not a positive integer, or the
- *   window is larger than the input.
- * @throws {TypeError} If x is not a tensor of Float32Array or Float64Array, or `size` is missing.
+ * @throws {RangeError} If x is not 4-D, a size or stride is not a positive integer, padding is
+ *   negative or more than half the window, or the window is larger than the padded input.
+ * @throws {TypeError} If x is not a tensor of Float32Array or Float64Array, `size` is missing,
+ *   or an option is unknown.
  *
- * @example 2×2 windows, stride 2
+ * @example 2×2 windows, stride 2; then 3×3, stride 2, padding 1 (ResNet's first pool)
  * ```ts
  * import { maxPoolForward } from "./backend.ts";
  * import { assertEquals } from "@std/assert";
@@ -362,6 +377,9 @@ export function fcBackward<T extends FloatArray, O extends ParamBackwardOptions 
  * const { y } = maxPoolForward(x, { size: 2 });
  * assertEquals(y.shape, [1, 1, 2, 2]);
  * assertEquals(Array.from(y.data), [4, 9, 6, 2]);
+ * // windows at rows and columns −1..1 and 1..3: the top-left one reads x[0..1, 0..1] only
+ * const padded = maxPoolForward(x, { size: 3, stride: 2, padding: 1 });
+ * assertEquals(Array.from(padded.y.data), [4, 9, 6, 9]);
  * ```
  */
 export function maxPoolForward<T extends FloatArray>(
@@ -372,8 +390,8 @@ export function maxPoolForward<T extends FloatArray>(
 }
 
 /**
- * The backward pass of {@link maxPoolForward}: each dy goes to its window's winner, and a cell
- * that wins several overlapping windows receives their sum.
+ * The backward pass of {@link maxPoolForward}: each dy goes to its window's winner (a cell of x,
+ * never the padding), and a cell that wins several overlapping windows receives their sum.
  *
  * @param dy dL/dy [N, C, Ho, Wo].
  * @param cache The cache from {@link maxPoolForward}.
@@ -546,4 +564,80 @@ export function convTransposeBackward<
   opts?: O,
 ): BackwardResult<T, O, BiasGradient<T, B>> {
   return BACKENDS[current].convTransposeBackward(dy, cache, opts);
+}
+
+/**
+ * Average pooling, as PyTorch's `avg_pool2d` (ceil_mode false): y[n, c, oh, ow] = the mean of the
+ * window at (oh·sh − ph, ow·sw − pw) of x[n, c], the padding read as 0. With `countIncludePad`
+ * (the default) every window divides by kh·kw; without, by its cells of x only, so a border
+ * window is the mean of what it covers. Output size floor((H + 2·ph − kh) / sh) + 1.
+ * `size: [H, W]` is global average pooling (y [N, C, 1, 1]: each channel's mean). Computed as the
+ * mean of each column of im2col (layers/avg_pool.ts).
+ *
+ * @param x Input [N, C, H, W].
+ * @param opts `size`, `stride` (default `size`) and `padding` (default 0; at most half the
+ *   window on each axis, 2·ph ≤ kh, as PyTorch), one number or [rows, cols]; `countIncludePad`
+ *   (default true); `training` (accepted; nothing is kept either way) and `workspace` to reuse
+ *   y's array.
+ * @returns y [N, C, Ho, Wo] of x's type, and the cache for {@link avgPoolBackward}.
+ * @throws {RangeError} If x is not 4-D, a size or stride is not a positive integer, padding is
+ *   negative or more than half the window, or the window is larger than the padded input.
+ * @throws {TypeError} If x is not a tensor of Float32Array or Float64Array, `size` is missing,
+ *   `countIncludePad` is not a boolean, or an option is unknown.
+ *
+ * @example 2×2 windows; 3×3 windows with padding, counted or not; global average pooling
+ * ```ts
+ * import { avgPoolForward } from "./backend.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = { shape: [1, 1, 2, 4], data: new Float64Array([1, 2, 3, 4, 5, 6, 7, 8]) };
+ * assertEquals(Array.from(avgPoolForward(x, { size: 2 }).y.data), [3.5, 5.5]); // (1+2+5+6)/4, ...
+ * // two windows of 9 cells, 4 and 6 of them in x (the rest is padding)
+ * const opts = { size: 3, stride: 2, padding: 1 };
+ * assertEquals(Array.from(avgPoolForward(x, opts).y.data), [14 / 9, 30 / 9]);
+ * assertEquals(Array.from(avgPoolForward(x, { ...opts, countIncludePad: false }).y.data), [3.5, 5]);
+ * const gap = avgPoolForward(x, { size: [2, 4] }).y;
+ * assertEquals([gap.shape, Array.from(gap.data)], [[1, 1, 1, 1], [4.5]]);
+ * ```
+ */
+export function avgPoolForward<T extends FloatArray>(
+  x: Tensor<T>,
+  opts: AvgPoolForwardOptions,
+): AvgPoolForwardResult<T> {
+  return BACKENDS[current].avgPoolForward(x, opts);
+}
+
+/**
+ * The backward pass of {@link avgPoolForward}: each dy is shared equally, dy / |window|, among
+ * the cells of x its window averaged (|window| = kh·kw with `countIncludePad`, else the window's
+ * cells of x), and a cell in several windows receives the sum of its shares.
+ *
+ * @param dy dL/dy [N, C, Ho, Wo].
+ * @param cache The cache from {@link avgPoolForward}.
+ * @param opts `workspace` to reuse dx's array.
+ * @returns dL/dx [N, C, H, W].
+ * @throws {RangeError} If dy's shape differs from y's.
+ * @throws {TypeError} If dy's type differs from x's, or the cache is not an average-pool cache.
+ *
+ * @example Global average pooling spreads dy evenly; a padded border window over fewer cells
+ * ```ts
+ * import { avgPoolBackward, avgPoolForward } from "./backend.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = { shape: [1, 1, 2, 2], data: new Float64Array([1, 2, 3, 4]) };
+ * const gap = avgPoolForward(x, { size: 2 });
+ * const dy = { shape: [1, 1, 1, 1], data: new Float64Array([8]) };
+ * assertEquals(Array.from(avgPoolBackward(dy, gap.cache).data), [2, 2, 2, 2]);
+ * // size 2, stride 1, padding 1, padding not counted: the centre window holds all 4 cells, the
+ * // corner windows one each
+ * const p = avgPoolForward(x, { size: 2, stride: 1, padding: 1, countIncludePad: false });
+ * const ones = { shape: [1, 1, 3, 3], data: new Float64Array(9).fill(1) };
+ * // each cell: 1 (its corner) + 2 · 1/2 (two edge windows) + 1/4 (the centre)
+ * assertEquals(Array.from(avgPoolBackward(ones, p.cache).data), [2.25, 2.25, 2.25, 2.25]);
+ * ```
+ */
+export function avgPoolBackward<T extends FloatArray>(
+  dy: Tensor<T>,
+  cache: AvgPoolCache<T>,
+  opts: BackwardOptions = {},
+): Tensor<T> {
+  return BACKENDS[current].avgPoolBackward(dy, cache, opts);
 }

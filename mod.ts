@@ -32,6 +32,8 @@ export { heNormal, mulberry32, normal } from "./random.ts";
 // the backend switch, and the layer functions it routes (reference or fast)
 export type { BackendName } from "./backend.ts";
 export {
+  avgPoolBackward,
+  avgPoolForward,
   convBackward,
   convForward,
   convTransposeBackward,
@@ -47,6 +49,11 @@ export {
   setBackend,
 } from "./backend.ts";
 export type {
+  AvgPoolCache,
+  AvgPoolForwardOptions,
+  AvgPoolForwardResult,
+  AvgPoolGeometry,
+  AvgPoolOptions,
   BackwardOptions,
   BackwardResult,
   BiasGradient,
@@ -93,6 +100,8 @@ export type {
 export { col2im, im2col, im2colTable, outputSize } from "./kernels/im2col.ts";
 export type { ColumnMax, MaxPoolColumnsOptions } from "./kernels/max_pool.ts";
 export { maxPoolColumns } from "./kernels/max_pool.ts";
+export type { AvgPoolColumnsOptions } from "./kernels/avg_pool.ts";
+export { avgPoolColumns } from "./kernels/avg_pool.ts";
 
 // layer objects, networks, optimisers, data, checkpoints
 export type { Layer, Param } from "./layers/layer.ts";
@@ -103,6 +112,7 @@ export { ConvTranspose2D } from "./layers/conv_transpose_layer.ts";
 export type { FullyConnectedOptions } from "./layers/fully_connected_layer.ts";
 export { FullyConnected } from "./layers/fully_connected_layer.ts";
 export { MaxPool2D } from "./layers/max_pool_layer.ts";
+export { AvgPool2D, GlobalAvgPool2D } from "./layers/avg_pool_layer.ts";
 export { ReLU } from "./layers/relu_layer.ts";
 export { Flatten } from "./layers/flatten.ts";
 export type { DropoutOptions } from "./layers/dropout.ts";

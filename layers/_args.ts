@@ -15,6 +15,9 @@ import {
 import { type Im2colGeometry, outputSize } from "../kernels/im2col.ts";
 import { Workspace } from "./workspace.ts";
 import type {
+  AvgPoolCache,
+  AvgPoolForwardOptions,
+  AvgPoolGeometry,
   ConvCache,
   ConvForwardOptions,
   ConvGeometry,
@@ -35,8 +38,10 @@ const OPTIONS: Readonly<Record<string, readonly string[]>> = {
   convBackward: ["inputGradient", "workspace"],
   fcForward: ["training", "workspace"],
   fcBackward: ["inputGradient", "workspace"],
-  maxPoolForward: ["size", "stride", "training", "workspace"],
+  maxPoolForward: ["size", "stride", "padding", "training", "workspace"],
   maxPoolBackward: ["workspace"],
+  avgPoolForward: ["size", "stride", "padding", "countIncludePad", "training", "workspace"],
+  avgPoolBackward: ["workspace"],
   reluForward: ["training", "workspace"],
   reluBackward: ["workspace"],
   convTransposeForward: [
@@ -349,22 +354,93 @@ export function poolArgs(
     throw new TypeError(`${fn}: opts must be an object with a size, as { size: 2 }`);
   }
   checkOptions(fn, opts);
+  return poolWindows(fn, x, opts);
+}
+
+/** The window, stride and padding of a pool (max or average), checked against x: padding at
+ * most half the window per axis (PyTorch's rule, which leaves a cell of x in every window), the
+ * window no larger than the padded input, the output and the table within the size bound. */
+function poolWindows(
+  fn: string,
+  x: Tensor,
+  opts: { size?: unknown; stride?: unknown; padding?: unknown },
+): PoolGeometry {
   if (opts.size === undefined) throw new TypeError(`${fn}: opts.size is required, as { size: 2 }`);
   const ctx = `(x ${fmtShape(x.shape)})`;
   const [kh, kw] = pairOption(fn, "size", opts.size, 1, [1, 1], ctx);
   const stride = pairOption(fn, "stride", opts.stride, 1, [kh, kw], ctx);
-  const [N, C, H, W] = x.shape;
-  if (kh > H || kw > W) {
-    throw new RangeError(`${fn}: size [${kh},${kw}] (the window) is larger than the input ${ctx}`);
+  const padding = pairOption(fn, "padding", opts.padding, 0, [0, 0], ctx);
+  const [ph, pw] = padding, [N, C, H, W] = x.shape;
+  if (2 * ph > kh || 2 * pw > kw) {
+    throw new RangeError(
+      `${fn}: padding [${ph},${pw}] must be at most half the window size [${kh},${kw}] on each ` +
+        `axis (2·padding ≤ size, as PyTorch: so that every window holds a cell of x) ${ctx}`,
+    );
   }
-  const Ho = outputSize(H, kh, stride[0], 0), Wo = outputSize(W, kw, stride[1], 0);
-  checkSize(fn, `the im2col table [${kh * kw},${Ho * Wo}]`, kh * kw * Ho * Wo, ctx);
-  return { N, C, H, W, kh, kw, stride, Ho, Wo };
+  if (kh > H + 2 * ph || kw > W + 2 * pw) {
+    const padded = ph + pw === 0 ? "" : ` padded by [${ph},${pw}] to [${H + 2 * ph},${W + 2 * pw}]`;
+    throw new RangeError(
+      `${fn}: size [${kh},${kw}] (the window) is larger than the input${padded} ${ctx}`,
+    );
+  }
+  const Ho = outputSize(H, kh, stride[0], ph), Wo = outputSize(W, kw, stride[1], pw);
+  const geo = `${ctx}, size [${kh},${kw}], stride [${stride}], padding [${padding}]`;
+  checkSize(fn, `y [${N},${C},${Ho},${Wo}]`, N * C * Ho * Wo, geo);
+  checkSize(fn, `the im2col table [${kh * kw},${Ho * Wo}]`, kh * kw * Ho * Wo, geo);
+  return { N, C, H, W, kh, kw, stride, padding, Ho, Wo };
 }
 
-/** The im2col geometry of one channel of one sample of a max pool. */
+/** Checks an average pool's arguments (those of a max pool, and `countIncludePad` a boolean);
+ * returns its sizes. */
+export function avgPoolArgs(
+  fn: string,
+  x: Tensor,
+  opts: AvgPoolForwardOptions,
+): AvgPoolGeometry {
+  checkTensor(fn, "x", x, 4);
+  if (typeof opts !== "object" || opts === null) {
+    throw new TypeError(`${fn}: opts must be an object with a size, as { size: 2 }`);
+  }
+  checkOptions(fn, opts);
+  const cip: unknown = opts.countIncludePad;
+  if (cip !== undefined && typeof cip !== "boolean") {
+    throw new TypeError(`${fn}: opts.countIncludePad must be true or false, got ${describe(cip)}`);
+  }
+  return { ...poolWindows(fn, x, opts), countIncludePad: cip ?? true };
+}
+
+/** The im2col geometry of one channel of one sample of a pool (max or average). */
 export function poolTableGeometry(g: PoolGeometry): Im2colGeometry {
-  return { channels: 1, height: g.H, width: g.W, kernel: [g.kh, g.kw], stride: g.stride };
+  return {
+    channels: 1,
+    height: g.H,
+    width: g.W,
+    kernel: [g.kh, g.kw],
+    stride: g.stride,
+    padding: g.padding,
+  };
+}
+
+/** Checks a pooling layer's window, stride and padding (size and stride positive integers,
+ * padding non-negative and at most half the window on each axis) and, when given,
+ * `countIncludePad` a boolean: what a layer object can check before it sees an input. */
+export function checkPoolWindow(
+  fn: string,
+  opts: { size: unknown; stride?: unknown; padding?: unknown; countIncludePad?: unknown },
+): void {
+  const [kh, kw] = pairOption(fn, "size", opts.size, 1, [1, 1]);
+  pairOption(fn, "stride", opts.stride, 1, [1, 1]);
+  const [ph, pw] = pairOption(fn, "padding", opts.padding, 0, [0, 0]);
+  if (2 * ph > kh || 2 * pw > kw) {
+    throw new RangeError(
+      `${fn}: padding [${ph},${pw}] must be at most half the window size [${kh},${kw}] on each ` +
+        `axis (2·padding ≤ size, as PyTorch)`,
+    );
+  }
+  const cip = opts.countIncludePad;
+  if (cip !== undefined && typeof cip !== "boolean") {
+    throw new TypeError(`${fn}: countIncludePad must be true or false, got ${describe(cip)}`);
+  }
 }
 
 /** Checks a max pool's backward arguments; returns the forward pass's sizes. */
@@ -375,6 +451,20 @@ export function poolBackwardArgs<T extends FloatArray>(
   opts: object | undefined,
 ): PoolGeometry {
   checkCache(fn, cache, "maxPoolForward", "maxPool");
+  checkOptions(fn, opts);
+  const g = cache.geometry;
+  checkDy(fn, dy, cache.x, [g.N, g.C, g.Ho, g.Wo], "y");
+  return g;
+}
+
+/** Checks an average pool's backward arguments; returns the forward pass's sizes. */
+export function avgPoolBackwardArgs<T extends FloatArray>(
+  fn: string,
+  dy: Tensor<T>,
+  cache: AvgPoolCache<T>,
+  opts: object | undefined,
+): AvgPoolGeometry {
+  checkCache(fn, cache, "avgPoolForward", "avgPool");
   checkOptions(fn, opts);
   const g = cache.geometry;
   checkDy(fn, dy, cache.x, [g.N, g.C, g.Ho, g.Wo], "y");

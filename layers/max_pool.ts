@@ -1,8 +1,9 @@
 /**
  * Max pooling through im2col, forward and backward: the reference form. Each (sample, channel)
  * slice is a one-channel image [1, H, W]; its im2col has one column per pooling window, so the
- * output is the maximum of each column. The gradient of a window's output goes to the one input
- * cell that won it: the table's entry at the winning row, route[p] = T[argmax[p], p], so
+ * output is the maximum of each column. Padding reads the table's −1 entries as −∞, so no window's
+ * maximum is ever the padding. The gradient of a window's output goes to the one input cell that
+ * won it: the table's entry at the winning row, route[p] = T[argmax[p], p], so
  * dx = addAt(0, route, dy): the same table, used backwards, as for the convolution.
  *
  * The fast backend (layers/fast/max_pool.ts) finds the same winners reading the windows straight
@@ -25,26 +26,35 @@ import type {
   MaxPoolForwardResult,
 } from "./types.ts";
 
-/** The windows of one slice x_s [H, W]: each window's maximum and the row of x_col it is in. */
+/**
+ * The windows of one slice x_s [H, W]: each window's maximum and the row of x_col it is in. The
+ * padding reads as −∞, so it never beats a cell of x; only an input of −∞ ties it, and then the
+ * window's first cell of x wins (the padding is not a cell), as in PyTorch.
+ */
 function windows<T extends FloatArray>(x_s: T, table: Im2colTable): ColumnMax<T> {
+  const idx = table.indices, P = table.cols; // the table [kh·kw, Ho·Wo]; −1 in the padding
   const x_col = im2col(x_s, table); // x_col [kh·kw, Ho·Wo]: one column per window
-  return maxPoolColumns(x_col, { rows: table.rows, cols: table.cols }); // max, argmax [Ho·Wo]
+  for (let t = 0; t < x_col.length; t++) if (idx[t] < 0) x_col[t] = -Infinity; // padding: −∞
+  const { max, argmax } = maxPoolColumns(x_col, { rows: table.rows, cols: P }); // [Ho·Wo] each
+  for (let p = 0; p < P; p++) while (idx[argmax[p] * P + p] < 0) argmax[p]++; // a tie: x's cell
+  return { max, argmax };
 }
 
 /**
- * y[n, c, oh, ow] = max over the window at (oh·sh, ow·sw) of x[n, c]; no padding, output size
- * floor((H − kh) / sh) + 1 as PyTorch. Ties go to the window's first cell in row-major order; a
- * NaN wins its window, as in PyTorch.
+ * y[n, c, oh, ow] = max over the window at (oh·sh − ph, ow·sw − pw) of x[n, c], the padding read
+ * as −∞; output size floor((H + 2·ph − kh) / sh) + 1 as PyTorch. Ties go to the window's first
+ * cell of x in row-major order; a NaN wins its window, as in PyTorch.
  *
  * @param x Input [N, C, H, W].
- * @param opts `size` and `stride` (default `size`), one number or [rows, cols]; `training` and
- *   `workspace` are hints for the fast backend, ignored here.
+ * @param opts `size`, `stride` (default `size`) and `padding` (default 0, at most half the
+ *   window), one number or [rows, cols]; `training` and `workspace` are hints for the fast
+ *   backend, ignored here.
  * @returns y [N, C, Ho, Wo] of x's type, and the cache for {@link maxPoolBackward}.
- * @throws {RangeError} If x is not 4-D, a size or stride is not a positive integer, or the
- *   window is larger than the input.
+ * @throws {RangeError} If x is not 4-D, a size or stride is not a positive integer, padding is
+ *   negative or more than half the window, or the window is larger than the padded input.
  * @throws {TypeError} If x is not a tensor of Float32Array or Float64Array, or `size` is missing.
  *
- * @example 2×2 windows, stride 2
+ * @example 2×2 windows, stride 2; and 3×3 windows, stride 2, padding 1 (ResNet's first pool)
  * ```ts
  * import { maxPoolForward } from "./max_pool.ts";
  * import { assertEquals } from "@std/assert";
@@ -55,6 +65,13 @@ function windows<T extends FloatArray>(x_s: T, table: Im2colTable): ColumnMax<T>
  * const { y } = maxPoolForward(x, { size: 2 });
  * assertEquals(y.shape, [1, 1, 2, 2]);
  * assertEquals(Array.from(y.data), [4, 9, 6, 2]);
+ * const neg = { shape: [1, 1, 2, 2], data: new Float64Array([-4, -3, -2, -1]) };
+ * // padding is −∞, not 0: one window over x and five cells of padding is −1, not 0
+ * assertEquals(Array.from(maxPoolForward(neg, { size: 3, stride: 2, padding: 1 }).y.data), [-1]);
+ * // the corner window holds x[0, 0] and three cells of padding: −4
+ * assertEquals(Array.from(maxPoolForward(neg, { size: 2, stride: 1, padding: 1 }).y.data), [
+ *   -4, -3, -3, -2, -1, -1, -2, -1, -1,
+ * ]);
  * ```
  */
 export function maxPoolForward<T extends FloatArray>(
@@ -70,8 +87,8 @@ export function maxPoolForward<T extends FloatArray>(
 }
 
 /**
- * The backward pass of {@link maxPoolForward}: each dy goes to its window's winner, and a cell
- * that wins several overlapping windows receives their sum (`addAt`).
+ * The backward pass of {@link maxPoolForward}: each dy goes to its window's winner (never the
+ * padding), and a cell that wins several overlapping windows receives their sum (`addAt`).
  *
  * @param dy dL/dy [N, C, Ho, Wo].
  * @param cache The cache from {@link maxPoolForward}.

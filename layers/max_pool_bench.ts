@@ -41,3 +41,34 @@ Deno.bench("W4 fwd+bwd (MaxPool2D)", { group: "W4 fwd+bwd" }, () => {
   layer.forward(x);
   layer.backward(dy);
 });
+
+// Max pooling with padding: ResNet's stem pool, 3×3 windows at stride 2 with padding 1, on a
+// [64,20,24,24] float32 batch (-> [64,20,12,12]). The reference (im2col with −∞ in the padding,
+// then maxPoolColumns) against the fast clipped-window kernel, and the unpadded 3×3/2 pool
+// (-> [64,20,11,11]) on the table kernel for comparison.
+const stem = { size: 3, stride: 2, padding: 1 };
+const dyStem = rand([64, 20, 12, 12]);
+const stemLayer = new MaxPool2D(stem);
+
+Deno.bench("padded 3×3/2 pad 1, reference backend", { group: "padded fwd", baseline: true }, () => {
+  onReference(() => maxPoolForward(x, stem));
+});
+Deno.bench("padded 3×3/2 pad 1, fast (clipped windows)", { group: "padded fwd" }, () => {
+  maxPoolForward(x, stem);
+});
+Deno.bench("padded 3×3/2 pad 1, MaxPool2D.forward", { group: "padded fwd" }, () => {
+  stemLayer.forward(x);
+});
+Deno.bench("unpadded 3×3/2, fast (table kernel), for comparison", { group: "padded fwd" }, () => {
+  maxPoolForward(x, { size: 3, stride: 2 });
+});
+Deno.bench("padded 3×3/2 pad 1 fwd+bwd, reference backend", {
+  group: "padded fwd+bwd",
+  baseline: true,
+}, () => {
+  onReference(() => maxPoolBackward(dyStem, maxPoolForward(x, stem).cache));
+});
+Deno.bench("padded 3×3/2 pad 1 fwd+bwd (MaxPool2D)", { group: "padded fwd+bwd" }, () => {
+  stemLayer.forward(x);
+  stemLayer.backward(dyStem);
+});

@@ -6,7 +6,8 @@
  */
 
 import type { Tensor } from "../tensor.ts";
-import { checkObject, pairOption } from "../_validate.ts";
+import { checkObject } from "../_validate.ts";
+import { checkPoolWindow } from "./_args.ts";
 import { maxPoolBackward, maxPoolForward } from "../backend.ts";
 import type { Layer, Param } from "./layer.ts";
 import type { MaxPoolCache, MaxPoolOptions } from "./types.ts";
@@ -26,12 +27,15 @@ import { Workspace } from "./workspace.ts";
  * const y = pool.forward({ shape: [1, 2, 4, 4], data: new Float32Array(32).map((_, i) => i) });
  * assertEquals(y.shape, [1, 2, 2, 2]);
  * assertEquals(Array.from(y.data), [5, 7, 13, 15, 21, 23, 29, 31]);
+ * // ResNet's first pool: 3×3 windows, stride 2, padding 1 halve a map (rounding up)
+ * const stem = new MaxPool2D({ size: 3, stride: 2, padding: 1 });
+ * assertEquals(stem.forward({ shape: [1, 1, 7, 7], data: new Float32Array(49) }).shape, [1, 1, 4, 4]);
  * ```
  */
 export class MaxPool2D implements Layer {
   /** The layer kind. */
   readonly kind: string = "MaxPool2D";
-  /** Window size and stride. */
+  /** Window size, stride and padding. */
   readonly options: MaxPoolOptions;
   /**
    * Training mode (the default): forward keeps each window's winner for the backward pass.
@@ -46,8 +50,10 @@ export class MaxPool2D implements Layer {
   /**
    * Creates the layer.
    *
-   * @param opts Window `size` and `stride` (default `size`).
-   * @throws {RangeError} If a size or stride is not a positive integer.
+   * @param opts Window `size`, `stride` (default `size`) and `padding` (default 0, read as −∞;
+   *   at most half the window).
+   * @throws {RangeError} If a size or stride is not a positive integer, or padding is negative
+   *   or more than half the window.
    * @throws {TypeError} If `opts` is not an object or has no `size`.
    */
   constructor(opts: MaxPoolOptions) {
@@ -55,9 +61,8 @@ export class MaxPool2D implements Layer {
     if (opts.size === undefined) {
       throw new TypeError("MaxPool2D: opts.size (the window, as { size: 2 }) is required");
     }
-    pairOption("MaxPool2D", "size", opts.size, 1, [1, 1]);
-    pairOption("MaxPool2D", "stride", opts.stride, 1, [1, 1]);
-    this.options = { size: opts.size, stride: opts.stride };
+    checkPoolWindow("MaxPool2D", opts);
+    this.options = { size: opts.size, stride: opts.stride, padding: opts.padding };
   }
 
   /**

@@ -182,7 +182,7 @@ export interface FcCache<T extends FloatArray = FloatArray> {
 /** The result of `fcForward`: y [N, D] and the cache. */
 export type FcForwardResult<T extends FloatArray = FloatArray> = ForwardResult<T, FcCache<T>>;
 
-/** The sizes of a max pool, checked: x [N,C,H,W] -> y [N,C,Ho,Wo]. */
+/** The sizes of a pooling layer (max or average), checked: x [N,C,H,W] -> y [N,C,Ho,Wo]. */
 export interface PoolGeometry {
   /** Batch. */
   readonly N: number;
@@ -198,18 +198,24 @@ export interface PoolGeometry {
   readonly kw: number;
   /** Stride [sh, sw]. */
   readonly stride: readonly [number, number];
-  /** Output height. */
+  /** Padding [ph, pw] on each side, at most half the window: −∞ for a max pool, cells that are
+   * not there for an average (counted in the window's size or not, as `countIncludePad`). */
+  readonly padding: readonly [number, number];
+  /** Output height, floor((H + 2·ph − kh) / sh) + 1. */
   readonly Ho: number;
   /** Output width. */
   readonly Wo: number;
 }
 
-/** Window and stride of a max pool, one number for both axes or [rows, cols]. */
+/** Window, stride and padding of a max pool, one number for both axes or [rows, cols]. */
 export interface MaxPoolOptions {
   /** The window [kh, kw]. */
   size: number | [number, number];
   /** The step between windows; default `size` (non-overlapping windows). */
   stride?: number | [number, number];
+  /** Padding on each side, read as −∞ (so no window's maximum is ever the padding); default 0,
+   * at most half the window per axis (2·ph ≤ kh), as PyTorch. */
+  padding?: number | [number, number];
 }
 
 /** Options of `maxPoolForward`. */
@@ -331,3 +337,43 @@ export type ConvTransposeForwardResult<
   T extends FloatArray = FloatArray,
   B extends boolean = boolean,
 > = ForwardResult<T, ConvTransposeCache<T, B>>;
+/** The sizes of an average pool, checked: a pool's, and what a window's size counts. */
+export interface AvgPoolGeometry extends PoolGeometry {
+  /** true: every window divides by kh·kw, padding included; false: by its cells of x only. */
+  readonly countIncludePad: boolean;
+}
+
+/** Window, stride, padding and divisor of an average pool, each size one number for both axes or
+ * [rows, cols]. A window as large as the input (`size: [H, W]`) is global average pooling. */
+export interface AvgPoolOptions {
+  /** The window [kh, kw]. */
+  size: number | [number, number];
+  /** The step between windows; default `size` (non-overlapping windows). */
+  stride?: number | [number, number];
+  /** Padding on each side, read as 0; default 0, at most half the window per axis (2·ph ≤ kh),
+   * as PyTorch. */
+  padding?: number | [number, number];
+  /** Whether a window's mean divides by kh·kw, the padding counted as cells of zeros (true, the
+   * default, as PyTorch), or by the number of its cells that are in x (false). */
+  countIncludePad?: boolean;
+}
+
+/** Options of `avgPoolForward`. */
+export interface AvgPoolForwardOptions extends AvgPoolOptions, ForwardOptions {}
+
+/** What `avgPoolBackward` needs from the forward pass: the geometry (and x, for its shape and
+ * type; the gradient of a mean does not depend on the values). Treat it as opaque. */
+export interface AvgPoolCache<T extends FloatArray = FloatArray> {
+  /** What made it. */
+  readonly kind: "avgPool";
+  /** The input [N,C,H,W]. */
+  readonly x: Tensor<T>;
+  /** The sizes. */
+  readonly geometry: AvgPoolGeometry;
+}
+
+/** The result of `avgPoolForward`: y [N, C, Ho, Wo] and the cache. */
+export type AvgPoolForwardResult<T extends FloatArray = FloatArray> = ForwardResult<
+  T,
+  AvgPoolCache<T>
+>;

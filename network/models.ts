@@ -15,6 +15,7 @@ import { Conv2D } from "../layers/conv_layer.ts";
 import { ConvTranspose2D } from "../layers/conv_transpose_layer.ts";
 import { FullyConnected } from "../layers/fully_connected_layer.ts";
 import { MaxPool2D } from "../layers/max_pool_layer.ts";
+import { AvgPool2D, GlobalAvgPool2D } from "../layers/avg_pool_layer.ts";
 import { ReLU } from "../layers/relu_layer.ts";
 import { Flatten } from "../layers/flatten.ts";
 import { Dropout } from "../layers/dropout.ts";
@@ -39,7 +40,26 @@ export type LayerSpec =
     bias?: boolean;
   }
   | { type: "relu" }
-  | { type: "maxpool"; size: number; stride?: number }
+  | {
+    type: "maxpool";
+    size: number;
+    /** Default `size`. */
+    stride?: number;
+    /** Default 0; read as −∞, at most size/2. */
+    padding?: number;
+  }
+  | {
+    type: "avgpool";
+    size: number;
+    /** Default `size`. */
+    stride?: number;
+    /** Default 0; read as 0, at most size/2. */
+    padding?: number;
+    /** Whether a window divides by size² (true, the default) or by its cells of the input. */
+    countIncludePad?: boolean;
+  }
+  /** Each channel's mean over the whole input, [N, C, H, W] -> [N, C, 1, 1]. */
+  | { type: "globalavgpool" }
   | { type: "flatten" }
   | { type: "fc"; inFeatures: number; outFeatures: number }
   | { type: "dropout"; p: number }
@@ -120,7 +140,16 @@ export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}
       case "relu":
         return new ReLU();
       case "maxpool":
-        return new MaxPool2D({ size: s.size, stride: s.stride ?? s.size });
+        return new MaxPool2D({ size: s.size, stride: s.stride ?? s.size, padding: s.padding ?? 0 });
+      case "avgpool":
+        return new AvgPool2D({
+          size: s.size,
+          stride: s.stride ?? s.size,
+          padding: s.padding ?? 0,
+          countIncludePad: s.countIncludePad ?? true,
+        });
+      case "globalavgpool":
+        return new GlobalAvgPool2D();
       case "flatten":
         return new Flatten();
       case "fc":
@@ -149,7 +178,7 @@ export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}
       default:
         throw new RangeError(
           `buildNetwork: spec[${i}] has unknown type ${JSON.stringify(s?.type)} (conv, relu, ` +
-            `maxpool, flatten, fc, dropout, convTranspose)`,
+            `maxpool, flatten, fc, dropout, convTranspose, avgpool, globalavgpool)`,
         );
     }
   });
@@ -163,6 +192,8 @@ export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}
  * @param spec The layers, input first.
  * @returns One `{ name, shape }` per parameter, in order (`"<index>.weight"`, `"<index>.bias"`),
  *   or null when a layer's sizes are not positive integers (`buildNetwork` then says why).
+ *   Layers without parameters (ReLU, pooling, flatten, dropout) have none but count in the
+ *   indices, as in PyTorch's `nn.Sequential`.
  *
  * @example
  * ```ts
@@ -170,6 +201,13 @@ export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}
  * import { assertEquals } from "@std/assert";
  * const shapes = specShapes([{ type: "conv", inChannels: 1, outChannels: 4, size: 3 }, { type: "relu" }]);
  * assertEquals(shapes, [{ name: "0.weight", shape: [4, 1, 3, 3] }, { name: "0.bias", shape: [4] }]);
+ * // a global-average-pooling head: the pool and the flatten hold no parameters
+ * const head = specShapes([
+ *   { type: "globalavgpool" },
+ *   { type: "flatten" },
+ *   { type: "fc", inFeatures: 4, outFeatures: 10 },
+ * ]);
+ * assertEquals(head?.map((p) => p.name), ["2.weight", "2.bias"]);
  * ```
  */
 export function specShapes(

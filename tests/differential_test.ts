@@ -5,15 +5,17 @@
 //
 // What must agree, and how closely:
 // - bit for bit (every element the same number, NaN matching NaN; a zero may differ in sign, as
-//   −0 and +0 are the same number): max pooling forward and backward (a maximum is exact, and
-//   both backends add each gradient into its winner in the order of the outputs), ReLU forward
+//   −0 and +0 are the same number): max pooling forward and backward, padded or not (a maximum
+//   is exact, and both backends add each gradient into its winner in the order of the outputs),
+//   average pooling's direct kernel forward (the same sums in the same order), ReLU forward
 //   and backward (exact), im2col and col2im (one implementation), and, inside the fast backend,
 //   the kernels it may choose between: the direct SIMD convolution against im2col + the FMA
 //   GEMM, the table's runs against its indices, a workspace that keeps x_col against one that
 //   does not.
 // - within a derived bound: the convolution, fully connected and gemm, whose sums the two
 //   backends add in different orders and, for float32, different precisions (the reference sums
-//   in float64 and rounds once; the fast SIMD kernels sum in float32). A sum of n products
+//   in float64 and rounds once; the fast SIMD kernels sum in float32), and average pooling's
+//   global kernel and overlapping backward pass (other orders; see its test). A sum of n products
 //   computed with unit roundoff u in any order is within γ_n·Σ|terms| of the exact sum,
 //   γ_n = n·u/(1 − n·u) (Higham, Accuracy and Stability of Numerical Algorithms, §3.5); both
 //   backends are within that of the exact value, so they are within 2·γ_n·Σ|terms| of each
@@ -24,6 +26,8 @@
 
 import { assert } from "@std/assert";
 import {
+  avgPoolBackward,
+  avgPoolForward,
   col2im,
   convBackward,
   convForward,
@@ -291,6 +295,107 @@ Deno.test("differential: max pooling, fast vs reference, bit for bit (2000 geome
         `${label} dx, crossed`,
       );
     }
+  }
+});
+
+/** A random pool geometry with padding (contract v2): per-axis size, stride, padding up to half
+ * the window, windows as large as the padded input; every fourth global (the window the whole
+ * unpadded input), every third not counting the padding. */
+function poolGeometry(rng: () => number, i: number) {
+  const N = randInt(rng, 1, 2), C = randInt(rng, 1, 3), H = randInt(rng, 1, 10);
+  const W = randInt(rng, 1, 10);
+  if (i % 4 === 0) {
+    return { N, C, H, W, size: [H, W] as Pair, stride: [1, 1] as Pair, padding: [0, 0] as Pair };
+  }
+  const size: Pair = [randInt(rng, 1, Math.min(H + 2, 6)), randInt(rng, 1, Math.min(W + 2, 6))];
+  const padding: Pair = [randInt(rng, 0, size[0] >> 1), randInt(rng, 0, size[1] >> 1)];
+  const stride: Pair = [randInt(rng, 1, 3), randInt(rng, 1, 3)];
+  return { N, C, H, W, size, stride, padding };
+}
+type Pair = [number, number];
+
+Deno.test("differential: max pooling with padding, fast vs reference, bit for bit (2000 geometries)", () => {
+  // Padding is −∞ in the reference and clipped off by the fast kernel: the same winners, ties
+  // with an input of −∞ included (the window's first cell of x wins), so every fifth input is
+  // mostly −∞, NaN, ±0 and ties. The padded kernel forced on unpadded geometries gives the
+  // reference's answers too.
+  const rng = rngFor(108);
+  const special = [NaN, -Infinity, -Infinity, -1, -0, 0, 1, Infinity];
+  let padded = 0;
+  for (let i = 0; i < 2000; i++) {
+    const T = TYPES[i % 2], { N, C, H, W, size, stride, padding } = poolGeometry(rng, i);
+    if (size[0] > H + 2 * padding[0] || size[1] > W + 2 * padding[1]) continue;
+    if (padding[0] + padding[1] > 0) padded++;
+    const x = rand(rng, [N, C, H, W], T);
+    if (i % 5 === 0) x.data.forEach((_, k) => x.data[k] = special[Math.floor(rng() * 8)]);
+    const opts = { size, stride, padding };
+    const label = `${T.name} [${N},${C},${H},${W}] ${JSON.stringify(opts)}`;
+    const ref = on("reference", () => maxPoolForward(x, opts));
+    for (const forced of [null, "padded"] as const) {
+      forceKernels(forced === null ? null : { maxPool: forced });
+      try {
+        for (const training of [true, false]) {
+          const fast = on("fast", () => maxPoolForward(x, { ...opts, training }));
+          assertSame(fast.y.data, ref.y.data, `${label} y (training ${training}, ${forced})`);
+          const dy = rand(rng, [...ref.y.shape], T);
+          const dxr = on("reference", () => maxPoolBackward(dy, ref.cache)).data;
+          assertSame(on("fast", () => maxPoolBackward(dy, fast.cache)).data, dxr, `${label} dx`);
+          const crossed = on("reference", () => maxPoolBackward(dy, fast.cache)).data;
+          assertSame(crossed, dxr, `${label} dx, crossed`);
+        }
+      } finally {
+        forceKernels(null);
+      }
+    }
+  }
+  assert(padded > 800, `${padded} padded geometries`); // the rest: padding [0, 0], as a check
+});
+
+Deno.test("differential: average pooling, fast vs reference (2000 geometries)", () => {
+  // Forward: y is a sum of k = kh·kw terms (the padding's are zeros) divided by |window| and
+  // rounded to T. The reference sums in float64 in the table's row order and divides; the direct
+  // kernel adds the same terms of x in the same order, skipping the zeros (x + 0 = x), so its y
+  // is the reference's bit for bit; the global kernel sums in four interleaved runs, which is
+  // within γ_k (float64) of the exact sum, as the reference is, and then both round the
+  // quotient: with u the unit of T, |Δy| ≤ 2·γ_{k+2}·(Σ|x|)/|window|, the scale being the
+  // reference's own y of |x|.
+  // Backward: a cell's dx sums its shares dy/|window| (each rounded to T) over the m ≤
+  // ceil(kh/sh)·ceil(kw/sw) windows that hold it, in another order on the fast path: |Δdx| ≤
+  // 2·γ_{m+1}·(the reference's dx of |dy|). Where no two windows overlap (stride ≥ size), every
+  // cell has one share, the same number on both paths: bit for bit.
+  const rng = rngFor(109);
+  const special = [NaN, -Infinity, -1, -0, 0, 1, Infinity];
+  for (let i = 0; i < 2000; i++) {
+    const T = TYPES[i % 2], u = unit(T), g = poolGeometry(rng, i);
+    const { N, C, H, W, size, stride, padding } = g;
+    if (size[0] > H + 2 * padding[0] || size[1] > W + 2 * padding[1]) continue;
+    const opts = { size, stride, padding, countIncludePad: i % 3 !== 0 };
+    const x = rand(rng, [N, C, H, W], T);
+    // every seventh input has infinities and NaN: they must propagate alike (Inf − Inf = NaN)
+    // (the finite ones, −1, 0 and 1, add exactly in any order: then y is the same bit for bit)
+    if (i % 7 === 0) x.data.forEach((_, k) => x.data[k] = special[Math.floor(rng() * 7)]);
+    const label = `${T.name} [${N},${C},${H},${W}] ${JSON.stringify(opts)}`;
+    const ref = on("reference", () => avgPoolForward(x, opts));
+    const sY = on("reference", () => avgPoolForward(abs(x), opts)).y.data;
+    const k = size[0] * size[1];
+    const fast = on("fast", () => avgPoolForward(x, opts));
+    if (i % 7 === 0) assertSame(fast.y.data, ref.y.data, `${label} y (specials)`);
+    else assertWithin(fast.y.data, ref.y.data, sY, k + 2, u, `${label} y`);
+    forceKernels({ avgPool: "direct" });
+    try {
+      assertSame(on("fast", () => avgPoolForward(x, opts)).y.data, ref.y.data, `${label} direct`);
+    } finally {
+      forceKernels(null);
+    }
+    const dy = rand(rng, [...ref.y.shape], T);
+    const dxr = on("reference", () => avgPoolBackward(dy, ref.cache)).data;
+    const dxf = on("fast", () => avgPoolBackward(dy, fast.cache)).data;
+    const m = Math.ceil(size[0] / stride[0]) * Math.ceil(size[1] / stride[1]);
+    const sDx = on("reference", () => avgPoolBackward(abs(dy), ref.cache)).data;
+    if (stride[0] >= size[0] && stride[1] >= size[1]) assertSame(dxf, dxr, `${label} dx`);
+    else assertWithin(dxf, dxr, sDx, m + 1, u, `${label} dx`);
+    const crossed = on("reference", () => avgPoolBackward(dy, fast.cache)).data;
+    assertSame(crossed, dxr, `${label} dx, crossed`);
   }
 });
 

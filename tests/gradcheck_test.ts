@@ -21,6 +21,8 @@
 
 import { assert } from "@std/assert";
 import {
+  avgPoolBackward,
+  avgPoolForward,
   convBackward,
   convForward,
   convTransposeBackward,
@@ -418,6 +420,95 @@ function stackMargin(
   }
   return margin;
 }
+
+// Pooling with padding, and average pooling (contract v2). A padded max pool is piecewise linear
+// as the unpadded one, with every input at least 1e-3 from a kink (distinct values; the padding,
+// −∞, never wins, so no step makes it win); the inputs are shifted below 0, where a zero padding
+// would win every border window. Average pooling is linear in x: L''' = 0, and the central
+// difference is exact up to rounding.
+type Pair = number | [number, number];
+const PADDED_POOLS: { x: number[]; opts: { size: Pair; stride?: Pair; padding: Pair } }[] = [
+  { x: [2, 2, 7, 7], opts: { size: 3, stride: 2, padding: 1 } },
+  { x: [1, 2, 4, 5], opts: { size: 2, stride: 1, padding: 1 } },
+  { x: [2, 1, 5, 7], opts: { size: [2, 3], stride: [1, 2], padding: [1, 0] } },
+  { x: [1, 1, 2, 2], opts: { size: 4, padding: 2 } },
+];
+
+PADDED_POOLS.forEach((s, k) => {
+  Deno.test(`gradcheck: maxpool with padding x [${s.x}] ${JSON.stringify(s.opts)}`, () => {
+    const rng = mulberry32(700 + k);
+    const x = distinct(s.x, rng);
+    for (let i = 0; i < x.data.length; i++) x.data[i] -= 10;
+    const { y, cache } = maxPoolForward(x, s.opts);
+    const r = randn([...y.shape], rng);
+    const dx = maxPoolBackward(r, cache);
+    const loss = () => dot(maxPoolForward(x, s.opts).y.data, r.data);
+    worst.push([`maxpool ${JSON.stringify(s.opts)}`, gradcheck("dx", loss, x, dx, rng)]);
+  });
+});
+
+const AVG_POOLS: {
+  x: number[];
+  opts: { size: Pair; stride?: Pair; padding?: Pair; countIncludePad?: boolean };
+}[] = [
+  { x: [2, 2, 6, 6], opts: { size: 2 } },
+  { x: [1, 2, 6, 5], opts: { size: 3, stride: 1 } },
+  { x: [2, 2, 7, 7], opts: { size: 3, stride: 2, padding: 1 } },
+  { x: [2, 2, 7, 7], opts: { size: 3, stride: 2, padding: 1, countIncludePad: false } },
+  { x: [1, 2, 5, 4], opts: { size: [3, 2], stride: 1, padding: [1, 1], countIncludePad: false } },
+  { x: [2, 3, 5, 6], opts: { size: [5, 6] } },
+];
+
+AVG_POOLS.forEach((s, k) => {
+  Deno.test(`gradcheck: avgpool x [${s.x}] ${JSON.stringify(s.opts)}`, () => {
+    const rng = mulberry32(800 + k);
+    const x = randn(s.x, rng);
+    const { y, cache } = avgPoolForward(x, s.opts);
+    const r = randn([...y.shape], rng);
+    const dx = avgPoolBackward(r, cache);
+    const loss = () => dot(avgPoolForward(x, s.opts).y.data, r.data);
+    worst.push([`avgpool ${JSON.stringify(s.opts)}`, gradcheck("dx", loss, x, dx, rng)]);
+  });
+});
+
+// The head of a modern small CNN: conv → relu → global average pooling → fc → softmax
+// cross-entropy, with respect to the input and every weight; inputs redrawn until every conv
+// output is ≥ 1e-3 from relu's kink (global average pooling itself has none).
+Deno.test("gradcheck: conv → relu → global average pooling → fc → softmax cross-entropy", () => {
+  const rng = mulberry32(900);
+  const convOpts = { padding: 1 };
+  const labels = [1, 3];
+  let x!: F64Tensor, w1!: F64Tensor, b1!: F64Tensor, w2!: F64Tensor, b2!: F64Tensor;
+  let tries = 0;
+  for (; tries < 50; tries++) {
+    x = randn([2, 2, 5, 5], rng);
+    w1 = randn([4, 2, 3, 3], rng, 0.4);
+    b1 = randn([4], rng, 0.1);
+    w2 = randn([5, 4], rng, 0.5);
+    b2 = randn([5], rng, 0.1);
+    if (convForward(x, w1, b1, convOpts).y.data.every((v) => Math.abs(v) >= 1e-3)) break;
+  }
+  assert(tries < 50, "no draw kept the conv outputs away from relu's kink");
+  function forward() {
+    const conv = convForward(x, w1, b1, convOpts);
+    const relu = reluForward(conv.y);
+    const pool = avgPoolForward(relu.y, { size: [5, 5] }); // [2, 4, 1, 1]
+    const fc = fcForward(pool.y, w2, b2);
+    const ce = softmaxCrossEntropy(fc.y, labels);
+    return { conv, relu, pool, fc, ce };
+  }
+  const f = forward();
+  const g2 = fcBackward(f.ce.dlogits, f.fc.cache);
+  const dPool = avgPoolBackward(g2.dx, f.pool.cache);
+  const g1 = convBackward(reluBackward(dPool, f.relu.cache), f.conv.cache);
+  const loss = () => forward().ce.loss;
+  let e = gradcheck("dx", loss, x, g1.dx, rng);
+  e = Math.max(e, gradcheck("conv dw", loss, w1, g1.dw, rng));
+  e = Math.max(e, gradcheck("conv db", loss, b1, g1.db, rng));
+  e = Math.max(e, gradcheck("fc dw", loss, w2, g2.dw, rng));
+  e = Math.max(e, gradcheck("fc db", loss, b2, g2.db, rng));
+  worst.push(["stack conv→relu→gap→fc→CE", e]);
+});
 
 Deno.test("gradcheck: summary of the largest errors", () => {
   const lines = worst.map(([name, e]) => `${name.padEnd(48)} ${e.toExponential(2)}`);

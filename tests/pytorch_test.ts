@@ -19,12 +19,19 @@
 //
 // Max pooling: random fixtures have distinct values (no ties), so the argmax is unique and both
 // libraries must route each gradient to the same cell. The one tied fixture ("ties": true) is
-// checked only for properties that hold whichever tied cell a library picks.
+// checked only for properties that hold whichever tied cell a library picks. The padded cases
+// (padding read as −∞) include one whose inputs are all negative, where a zero padding would win.
+//
+// Average pooling (tests/fixtures/avgpool.json): the sums are of at most kh·kw ≤ 16 terms, so
+// the bounds above hold with room to spare; the "global" cases also run GlobalAvgPool2D.
 //
 // The last test prints the largest error seen per layer and dtype.
 
 import { assert, assertEquals } from "@std/assert";
 import {
+  AvgPool2D,
+  avgPoolBackward,
+  avgPoolForward,
   Conv2D,
   convBackward,
   convForward,
@@ -34,6 +41,7 @@ import {
   fcBackward,
   fcForward,
   FullyConnected,
+  GlobalAvgPool2D,
   MaxPool2D,
   maxPoolBackward,
   maxPoolForward,
@@ -48,6 +56,7 @@ import {
 import convFixture from "./fixtures/conv.json" with { type: "json" };
 import fcFixture from "./fixtures/fc.json" with { type: "json" };
 import maxpoolFixture from "./fixtures/maxpool.json" with { type: "json" };
+import avgpoolFixture from "./fixtures/avgpool.json" with { type: "json" };
 import reluFixture from "./fixtures/relu.json" with { type: "json" };
 import softmaxFixture from "./fixtures/softmax_ce.json" with { type: "json" };
 import convTransposeFixture from "./fixtures/conv_transpose.json" with { type: "json" };
@@ -74,8 +83,18 @@ interface ConvCase {
 type FcCase = Omit<ConvCase, "opts" | "b" | "db"> & { b: JsonTensor; db: JsonTensor };
 interface PoolCase {
   name: string;
-  opts: { size: Pair; stride?: Pair };
+  opts: { size: Pair; stride?: Pair; padding?: Pair };
   ties?: boolean;
+  x: JsonTensor;
+  dy: JsonTensor;
+  y: JsonTensor;
+  dx: JsonTensor;
+}
+interface AvgPoolCase {
+  name: string;
+  opts: { size: Pair; stride?: Pair; padding?: Pair; countIncludePad?: boolean };
+  /** The window is the whole input: global average pooling. */
+  global?: boolean;
   x: JsonTensor;
   dy: JsonTensor;
   y: JsonTensor;
@@ -104,6 +123,7 @@ interface Fixture<C> {
 const convCases = (convFixture as unknown as Fixture<ConvCase>).cases;
 const fcCases = (fcFixture as unknown as Fixture<FcCase>).cases;
 const poolCases = (maxpoolFixture as unknown as Fixture<PoolCase>).cases;
+const avgPoolCases = (avgpoolFixture as unknown as Fixture<AvgPoolCase>).cases;
 const reluCases = (reluFixture as unknown as Fixture<ReluCase>).cases;
 const softmaxCases = (softmaxFixture as unknown as Fixture<SoftmaxCase>).cases;
 /** A transposed convolution's case: w is [C, D/groups, kh, kw], PyTorch's ConvTranspose2d layout. */
@@ -252,6 +272,23 @@ for (const dtype of DTYPES) {
     });
   }
 
+  for (const c of avgPoolCases) {
+    Deno.test(`pytorch: avgpool ${c.name} (${dtype.name})`, () => {
+      const x = load(c.x, dtype.ctor), dy = load(c.dy, dtype.ctor);
+      const { y, cache } = avgPoolForward(x, c.opts);
+      expectClose("avgpool", dtype, `${c.name} y`, y, c.y);
+      expectClose("avgpool", dtype, `${c.name} dx`, avgPoolBackward(dy, cache), c.dx);
+      const layer = new AvgPool2D(c.opts);
+      expectClose("avgpool", dtype, `${c.name} AvgPool2D y`, layer.forward(x), c.y);
+      expectClose("avgpool", dtype, `${c.name} AvgPool2D dx`, layer.backward(dy), c.dx);
+      if (c.global) {
+        const gap = new GlobalAvgPool2D();
+        expectClose("avgpool", dtype, `${c.name} GlobalAvgPool2D y`, gap.forward(x), c.y);
+        expectClose("avgpool", dtype, `${c.name} GlobalAvgPool2D dx`, gap.backward(dy), c.dx);
+      }
+    });
+  }
+
   for (const c of reluCases) {
     Deno.test(`pytorch: relu ${c.name} (${dtype.name})`, () => {
       const x = load(c.x, dtype.ctor);
@@ -378,7 +415,7 @@ function checkTiedPool(c: PoolCase, x: Tensor, dy: Tensor, dx: Tensor, ctor: Cto
 }
 
 Deno.test("pytorch: summary of the largest errors (relative to scale)", () => {
-  const layers = ["conv", "fc", "maxpool", "relu", "softmax_ce", "conv_transpose"];
+  const layers = ["conv", "fc", "maxpool", "relu", "softmax_ce", "conv_transpose", "avgpool"];
   const rows: string[] = [];
   for (const layer of layers) {
     for (const { name, tol } of DTYPES) {
@@ -392,7 +429,7 @@ Deno.test("pytorch: summary of the largest errors (relative to scale)", () => {
     }
   }
   const cases = convCases.length + fcCases.length + poolCases.length + reluCases.length +
-    softmaxCases.length + convTransposeCases.length;
+    softmaxCases.length + convTransposeCases.length + avgPoolCases.length;
   console.log(
     `\nconvprop vs PyTorch ${(convFixture as { torch: string }).torch}: ${cases} fixtures ` +
       `× {float64, float32}, largest error relative to scale\n` +

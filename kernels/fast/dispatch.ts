@@ -27,7 +27,22 @@ import {
 } from "./gemm_simd.ts";
 import { convSimdAvailable } from "./conv_simd.ts";
 import { maxPool2x2Simd, maxPoolSimdAvailable } from "./max_pool_simd.ts";
-import { maxPool4, maxPoolAny, pool2x2Width, type PoolProblem, tapOffsets } from "./max_pool.ts";
+import {
+  maxPool4,
+  maxPoolAny,
+  maxPoolPadded,
+  pool2x2Width,
+  type PoolProblem,
+  tapOffsets,
+} from "./max_pool.ts";
+import type { Im2colGeometry } from "../im2col.ts";
+import {
+  avgPoolDirect,
+  avgPoolDirectBackward,
+  avgPoolGlobal,
+  avgPoolGlobalBackward,
+  type AvgPoolProblem,
+} from "./avg_pool.ts";
 import { col2imIndices, col2imRuns, im2colIndices, im2colRuns } from "./im2col.ts";
 import type { FastTable } from "./tables.ts";
 
@@ -66,8 +81,13 @@ export type GemmKernel = "simple" | "blocked" | "simd";
 export type ConvKernel = "batched" | "direct" | "im2col";
 /** How im2col and col2im walk a table: entry by entry, or run by run. */
 export type GatherKernel = "indices" | "runs";
-/** Max-pool kernels: SIMD for float32 2×2/2, the 4-tap TypeScript loop, any window. */
-export type MaxPoolKernel = "simd" | "four" | "any";
+/** Max-pool kernels: SIMD for float32 2×2/2, the 4-tap TypeScript loop, any window, and the
+ * windows clipped to the image (the one for padding; it also runs unpadded pools). */
+export type MaxPoolKernel = "simd" | "four" | "any" | "padded";
+
+/** Average-pool kernels: one contiguous sum per image (a window of the whole unpadded image),
+ * or each window clipped to the image and summed (any geometry). */
+export type AvgPoolKernel = "global" | "direct";
 
 /** Kernels to use in place of the dispatcher's choice, where they can run. */
 export interface ForcedKernels {
@@ -81,6 +101,8 @@ export interface ForcedKernels {
   gather?: GatherKernel;
   /** The max-pool kernel. */
   maxPool?: MaxPoolKernel;
+  /** The average-pool kernel. */
+  avgPool?: AvgPoolKernel;
 }
 
 let forced: ForcedKernels = {};
@@ -263,9 +285,13 @@ export function gatherKernel(table: FastTable): GatherKernel {
 /**
  * Which kernel pools S images through a table.
  *
- * @param table The pooling table (one channel, no padding).
+ * A padded pool runs on the kernel that clips each window to the image ("padded"): the others
+ * read every window as a translate of the first, which the padding's windows are not.
+ *
+ * @param table The pooling table (one channel).
  * @param offsets Its tap offsets.
  * @param float32 Whether the arrays are Float32Array.
+ * @param padded Whether the pool has padding; default false.
  * @returns The kernel.
  *
  * @example
@@ -278,18 +304,45 @@ export function gatherKernel(table: FastTable): GatherKernel {
  * assertEquals(maxPoolKernel(t, tapOffsets(t), false), "four");
  * const t3 = fastTable({ channels: 1, height: 24, width: 24, kernel: [3, 3], stride: [2, 2] });
  * assertEquals(maxPoolKernel(t3, tapOffsets(t3), true), "any");
+ * assertEquals(maxPoolKernel(t3, tapOffsets(t3), true, true), "padded");
  * ```
  */
 export function maxPoolKernel(
   table: FastTable,
   offsets: Int32Array,
   float32: boolean,
+  padded = false,
 ): MaxPoolKernel {
+  if (padded) return "padded";
   const simdOk = float32 && pool2x2Width(table, offsets) > 0 && maxPoolSimdAvailable();
   const fourOk = table.rows === 4;
   const f = forced.maxPool;
-  if (f === "any" || (f === "four" && fourOk) || (f === "simd" && simdOk)) return f;
+  if (f === "any" || f === "padded" || (f === "four" && fourOk) || (f === "simd" && simdOk)) {
+    return f;
+  }
   return simdOk ? "simd" : fourOk ? "four" : "any";
+}
+
+/**
+ * Which kernel average-pools images of a geometry: "global" where one window covers each whole
+ * image without padding (global average pooling: one contiguous sum per image), else "direct".
+ *
+ * @param g The geometry of one image (channels 1).
+ * @returns The kernel.
+ *
+ * @example
+ * ```ts
+ * import { avgPoolKernel } from "./dispatch.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(avgPoolKernel({ channels: 1, height: 7, width: 7, kernel: [7, 7] }), "global");
+ * assertEquals(avgPoolKernel({ channels: 1, height: 7, width: 7, kernel: [2, 2], stride: [2, 2] }), "direct");
+ * ```
+ */
+export function avgPoolKernel(g: Im2colGeometry): AvgPoolKernel {
+  const global = g.kernel[0] === g.height && g.kernel[1] === g.width &&
+    (g.padding ?? [0, 0]).every((p) => p === 0);
+  if (forced.avgPool === "direct" || (forced.avgPool === "global" && global)) return forced.avgPool;
+  return global ? "global" : "direct";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -420,10 +473,12 @@ export function runCol2im<T extends FloatArray>(x_col: T, table: FastTable, dx: 
 
 /**
  * Max pooling of S images through their table on the kernel {@link maxPoolKernel} picks: the
- * maxima, and the winners' flat indices unless `route` is null (the SIMD kernel then skips
- * them; the TypeScript kernels need somewhere to put them and use `scratch`).
+ * maxima, and the winners' flat indices unless `route` is null (the SIMD and padded kernels then
+ * skip them; the others need somewhere to put them and use `scratch`).
  *
- * @param pool The images, their table and the outputs (`route` null for the maxima only).
+ * @param pool The images, their table and the outputs (`route` null for the maxima only); and
+ *   `geometry`, the table's, which a padded pool needs (without it the table is taken to have no
+ *   padding).
  * @param scratch Gives an Int32Array of a length, for the TypeScript kernels' routes when
  *   `route` is null.
  * @returns Nothing; `max` (and `route`) are written.
@@ -440,12 +495,21 @@ export function runCol2im<T extends FloatArray>(x_col: T, table: FastTable, dx: 
  * ```
  */
 export function runMaxPool<T extends FloatArray>(
-  pool: Omit<PoolProblem<T>, "offsets" | "route"> & { route: Int32Array | null },
+  pool: Omit<PoolProblem<T>, "offsets" | "route"> & {
+    route: Int32Array | null;
+    geometry?: Im2colGeometry;
+  },
   scratch: (length: number) => Int32Array,
 ): void {
-  const { x, table, slices, max, route } = pool;
+  const { x, table, slices, max, route, geometry } = pool;
+  const padded = geometry?.padding !== undefined && geometry.padding.some((p) => p > 0);
   const offsets = tapOffsets(table);
-  const kernel = maxPoolKernel(table, offsets, x instanceof Float32Array);
+  const kernel = maxPoolKernel(table, offsets, x instanceof Float32Array, padded);
+  // (forced to "padded" without the geometry, it cannot run: the table's own kernels do)
+  if (kernel === "padded" && geometry !== undefined) {
+    maxPoolPadded({ x, geometry, slices, max, route });
+    return;
+  }
   if (kernel === "simd") {
     const W = pool2x2Width(table, offsets), H = table.inputSize / W;
     if (maxPool2x2Simd(x as Float32Array, slices, H, W, max as Float32Array, route)) return;
@@ -454,6 +518,50 @@ export function runMaxPool<T extends FloatArray>(
   if (kernel === "any") maxPoolAny(problem);
   else if (table.rows === 4) maxPool4(problem);
   else maxPoolAny(problem);
+}
+
+/**
+ * Average pooling of S images, forward (`input` x, `output` y), on the kernel
+ * {@link avgPoolKernel} picks.
+ *
+ * @param p The images, their geometry, `countIncludePad`, and y.
+ * @returns Nothing; `p.output` is written.
+ *
+ * @example Global average pooling of two 1×2 images
+ * ```ts
+ * import { runAvgPool } from "./dispatch.ts";
+ * import { assertEquals } from "@std/assert";
+ * const geometry = { channels: 1, height: 1, width: 2, kernel: [1, 2] } as const;
+ * const output = new Float64Array(2);
+ * runAvgPool({ geometry, countIncludePad: true, slices: 2, input: new Float64Array([1, 2, 3, 5]), output });
+ * assertEquals(Array.from(output), [1.5, 4]);
+ * ```
+ */
+export function runAvgPool<T extends FloatArray>(p: AvgPoolProblem<T>): void {
+  if (avgPoolKernel(p.geometry) === "global") avgPoolGlobal(p);
+  else avgPoolDirect(p);
+}
+
+/**
+ * Average pooling's backward pass over S images (`input` dy, `output` dx), on the kernel
+ * {@link avgPoolKernel} picks.
+ *
+ * @param p dy, the geometry, `countIncludePad`, and dx.
+ * @returns Nothing; `p.output` is written.
+ *
+ * @example
+ * ```ts
+ * import { runAvgPoolBackward } from "./dispatch.ts";
+ * import { assertEquals } from "@std/assert";
+ * const geometry = { channels: 1, height: 1, width: 2, kernel: [1, 2] } as const;
+ * const output = new Float64Array(4);
+ * runAvgPoolBackward({ geometry, countIncludePad: true, slices: 2, input: new Float64Array([1, 4]), output });
+ * assertEquals(Array.from(output), [0.5, 0.5, 2, 2]);
+ * ```
+ */
+export function runAvgPoolBackward<T extends FloatArray>(p: AvgPoolProblem<T>): void {
+  if (avgPoolKernel(p.geometry) === "global") avgPoolGlobalBackward(p);
+  else avgPoolDirectBackward(p);
 }
 
 /**

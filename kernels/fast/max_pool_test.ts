@@ -285,3 +285,93 @@ Deno.test("maxPoolTable: the general kernel forced on 4-tap windows gives the 4-
     assertEquals(any.route, four.route);
   }
 });
+
+// The padded kernel (maxPoolPadded, which dispatch.ts runs for every pool with padding): each
+// window clipped to the image gives the reference's winners, the padding read as −∞ and the
+// window's first cell of x taking a tie with it.
+
+/** The reference's winners of one image through a padded table: im2col with −∞ in the padding,
+ * maxPoolColumns, and a tie with the padding moved to the window's first cell of x. */
+function paddedReference(
+  x_s: Float64Array,
+  table: FastTable,
+): { max: Float64Array; arg: number[] } {
+  const idx = table.indices, P = table.cols;
+  const x_col = im2col(x_s, table).map((v, t) => idx[t] < 0 ? -Infinity : v);
+  const { max, argmax } = maxPoolColumns(x_col, { rows: table.rows, cols: P });
+  const arg = Array.from(argmax, (r, p) => {
+    while (idx[r * P + p] < 0) r++;
+    return idx[r * P + p];
+  });
+  return { max, arg };
+}
+
+Deno.test("maxPoolPadded equals the −∞-padded im2col + maxPoolColumns (300 random geometries)", () => {
+  const rng = rngFor(35);
+  const vals = [NaN, -Infinity, -Infinity, -1, -0, 0, 1, Infinity];
+  for (let trial = 0; trial < 300; trial++) {
+    const S = randInt(rng, 1, 3), H = randInt(rng, 1, 9), W = randInt(rng, 1, 9);
+    const kh = randInt(rng, 1, 6), kw = randInt(rng, 1, 6);
+    const padding: [number, number] = [randInt(rng, 0, kh >> 1), randInt(rng, 0, kw >> 1)];
+    if (kh > H + 2 * padding[0] || kw > W + 2 * padding[1]) continue;
+    const geometry = {
+      channels: 1,
+      height: H,
+      width: W,
+      kernel: [kh, kw] as [number, number],
+      stride: [randInt(rng, 1, 3), randInt(rng, 1, 3)] as [number, number],
+      padding,
+    };
+    const table = fastTable(geometry), P = table.cols;
+    const x = trial % 2 === 0
+      ? randomArray(rng, S * H * W, Float64Array)
+      : Float64Array.from({ length: S * H * W }, () => vals[Math.floor(rng() * vals.length)]);
+    const max = new Float64Array(S * P), route = new Int32Array(S * P);
+    runMaxPool({ x, table, geometry, slices: S, max, route }, (n) => new Int32Array(n));
+    const alone = new Float64Array(S * P);
+    runMaxPool(
+      { x, table, geometry, slices: S, max: alone, route: null },
+      (n) => new Int32Array(n),
+    );
+    assertEquals(alone, max, `trial ${trial}: maxima only`);
+    for (let s = 0; s < S; s++) {
+      const ref = paddedReference(x.subarray(s * H * W, (s + 1) * H * W), table);
+      assertEquals(max.subarray(s * P, (s + 1) * P), ref.max, `trial ${trial}`);
+      assertEquals(
+        Array.from(route.subarray(s * P, (s + 1) * P)),
+        ref.arg.map((i) => s * H * W + i),
+      );
+    }
+    const padded = padding[0] + padding[1] > 0;
+    assertEquals(maxPoolKernel(table, tapOffsets(table), false, padded) === "padded", padded);
+  }
+});
+
+Deno.test("maxPoolPadded forced on unpadded tables gives the other kernels' bits", () => {
+  const rng = rngFor(36);
+  for (let trial = 0; trial < 100; trial++) {
+    const S = randInt(rng, 1, 3), H = randInt(rng, 2, 12), W = randInt(rng, 2, 12);
+    const geometry = {
+      channels: 1,
+      height: H,
+      width: W,
+      kernel: [randInt(rng, 1, H), randInt(rng, 1, W)] as [number, number],
+      stride: [randInt(rng, 1, 3), randInt(rng, 1, 3)] as [number, number],
+    };
+    if (trial % 3 === 0) [geometry.kernel, geometry.stride] = [[2, 2], [2, 2]]; // the SIMD one
+    const table = fastTable(geometry), n = S * table.cols;
+    const x = poolInput(rng, S * H * W, trial % 2 === 0);
+    const chosen = { max: new Float32Array(n), route: new Int32Array(n) };
+    const padded = { max: new Float32Array(n), route: new Int32Array(n) };
+    runMaxPool({ x, table, geometry, slices: S, ...chosen }, (m) => new Int32Array(m));
+    forceKernels({ maxPool: "padded" });
+    try {
+      assertEquals(maxPoolKernel(table, tapOffsets(table), true), "padded");
+      runMaxPool({ x, table, geometry, slices: S, ...padded }, (m) => new Int32Array(m));
+    } finally {
+      forceKernels(null);
+    }
+    assertEquals(new Uint32Array(padded.max.buffer), new Uint32Array(chosen.max.buffer));
+    assertEquals(padded.route, chosen.route);
+  }
+});

@@ -1,7 +1,7 @@
 /**
  * The fast max pool: the windows of layers/max_pool.ts read straight through the table (no x_col
- * is copied out), on the kernel kernels/fast/dispatch.ts picks (WebAssembly SIMD for float32
- * 2×2/2), with the same winners. The forward pass keeps every window's winner (`route`, its flat
+ * is copied out), or clipped to the image where there is padding, on the kernel
+ * kernels/fast/dispatch.ts picks (WebAssembly SIMD for float32 2×2/2), with the same winners. The forward pass keeps every window's winner (`route`, its flat
  * index in x) for the backward pass, unless `training: false`; a backward pass that finds no
  * current route finds the winners again from the input.
  *
@@ -29,12 +29,13 @@ import { runMaxPool } from "../../kernels/fast/dispatch.ts";
  */
 export const maxPoolForward: typeof reference.maxPoolForward = (x, opts) => {
   const g = poolArgs("maxPoolForward", x, opts), { N, C, Ho, Wo } = g;
-  const table = fastTable(poolTableGeometry(g)), ws = opts.workspace ?? new Workspace();
-  const n = N * C * Ho * Wo;
+  const geometry = poolTableGeometry(g), table = fastTable(geometry);
+  const ws = opts.workspace ?? new Workspace(), n = N * C * Ho * Wo;
   const y = ws.floats("y", x.data, n, [x.data]);
   const route = opts.training === false ? null : ws.ints("route", n, [x.data, y]);
   // per image s and window p: y = max of column p of im2col(x_s), route = where in x it was
-  runMaxPool({ x: x.data, table, slices: N * C, max: y, route }, (m) => ws.ints("winners", m));
+  const pool = { x: x.data, table, geometry, slices: N * C, max: y, route };
+  runMaxPool(pool, (m) => ws.ints("winners", m));
   const kept = route === null ? {} : { route: ws.keep("route", route) };
   return {
     y: { shape: [N, C, Ho, Wo], data: y },
@@ -65,10 +66,10 @@ export const maxPoolBackward: typeof reference.maxPoolBackward = (dy, cache, opt
   let route = kept !== undefined && kept.owner.isCurrent(kept) ? kept.data : undefined;
   if (route === undefined) {
     // not kept, or overwritten since: the same kernel finds the same winners again
-    const table = fastTable(poolTableGeometry(g)), n = dy.data.length;
+    const geometry = poolTableGeometry(g), table = fastTable(geometry), n = dy.data.length;
     route = ws.ints("route again", n);
     const max = ws.floats("y again", x, n, [x]);
-    runMaxPool({ x, table, slices: N * C, max, route }, (m) => ws.ints("winners", m));
+    runMaxPool({ x, table, geometry, slices: N * C, max, route }, (m) => ws.ints("winners", m));
   }
   const dx = ws.floats("dx", x, N * C * H * W, [x, dy.data]), dY = dy.data;
   dx.fill(0);

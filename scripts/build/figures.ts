@@ -14,6 +14,8 @@
 // so --check can compare bytes.
 
 import {
+  avgPoolBackward,
+  avgPoolForward,
   col2im,
   im2col,
   type Im2colTable,
@@ -877,6 +879,86 @@ function convTransposeFigure(): Figure {
 
 // ---------------------------------------------------------------------------------------------
 
+// 7. Average pooling with padding: what a window divides by, and where its gradient goes
+
+/** The geometry of the average-pool figure: x [1,1,5,5], 3×3 windows, stride 1, padding 1. */
+const AVG_GEOMETRY = { H: 5, W: 5, size: 3, stride: 1, padding: 1 } as const;
+
+function avgPoolFigure(): Figure {
+  const body: string[] = [];
+  const { H, W, size, stride, padding } = AVG_GEOMETRY;
+  const title = "Average pooling with padding: what each window divides by, and where dy = 1 goes";
+  body.push(text(20, 28, title, { size: 16, bold: true }));
+  body.push(
+    text(
+      20,
+      48,
+      `x [1,1,${H},${W}], ${size}×${size} windows, stride ${stride}, padding ${padding}: ` +
+        "each dy = 1 is shared among the cells of its window, dy / |window| each.",
+      { size: 12, color: MUTED },
+    ),
+  );
+  const ones = tensor([1, 1, H, W], new Array(H * W).fill(1));
+  const opts = { size, stride, padding };
+  const counted = avgPoolForward(ones, opts), [, , Ho, Wo] = counted.y.shape;
+  // the cells of x in each window: the mean of ones with the padding counted, times kh·kw
+  const cells = counted.y.data.map((v) => Math.round(v * size * size));
+  const dyOnes = tensor([1, 1, Ho, Wo], new Array(Ho * Wo).fill(1));
+  const dxIn = avgPoolBackward(dyOnes, counted.cache).data;
+  const notCounted = avgPoolForward(ones, { ...opts, countIncludePad: false });
+  const dxOut = avgPoolBackward(dyOnes, notCounted.cache).data;
+  const sum = (a: ArrayLike<number>) => Array.from(a).reduce((t, v) => t + v, 0);
+  const panels: {
+    title: string;
+    notes: string[];
+    rows: number;
+    cols: number;
+    v: ArrayLike<number>;
+  }[] = [
+    {
+      title: "cells of x in each window",
+      notes: ["countIncludePad false divides by these,", `true by ${size * size} everywhere`],
+      rows: Ho,
+      cols: Wo,
+      v: cells,
+    },
+    {
+      title: "dx, countIncludePad true (default)",
+      notes: [`Σ dx = ${num(sum(dxIn))} < Σ dy = ${Ho * Wo}:`, "the padding's shares are dropped"],
+      rows: H,
+      cols: W,
+      v: dxIn,
+    },
+    {
+      title: "dx, countIncludePad false",
+      notes: [`Σ dx = ${num(sum(dxOut))} = Σ dy:`, "every share lands on a cell of x"],
+      rows: H,
+      cols: W,
+      v: dxOut,
+    },
+  ];
+  const cs = 46, y0 = 104;
+  let px = 20;
+  for (const p of panels) {
+    const max = Math.max(...Array.from(p.v));
+    body.push(text(px, y0 - 14, p.title, { size: 13, bold: true }));
+    body.push(grid(px, y0, p.rows, p.cols, cs, cs, (r, c) => {
+      const v = p.v[r * p.cols + c], l = Math.round(96 - 48 * (v / max)); // white to deep green
+      return { fill: `hsl(160, 55%, ${l}%)`, text: num(v), color: l < 62 ? "#ffffff" : INK };
+    }, 13));
+    p.notes.forEach((line, i) => {
+      body.push(text(px, y0 + p.rows * cs + 22 + 17 * i, line, { size: 12, color: MUTED }));
+    });
+    px += Math.max(p.cols * cs, 270) + 40;
+  }
+  return {
+    name: "avg_pool_padding.svg",
+    svg: svgDoc(Math.max(px, 900), y0 + H * cs + 64, title, body),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
 /** Every deterministic figure, in the order docs/ uses them. */
 export function figures(): Figure[] {
   return [
@@ -886,6 +968,7 @@ export function figures(): Figure[] {
     dilationFigure(),
     groupsFigure(),
     convTransposeFigure(),
+    avgPoolFigure(),
   ];
 }
 

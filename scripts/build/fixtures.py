@@ -20,7 +20,8 @@ Every case is computed in float64 with autograd:
   conv:       y = conv2d(x, w, b, stride, padding, dilation, groups) (b may be None);
               y.backward(dy) -> dx, dw, db
   fc:         y = linear(x.reshape(N, -1), w, b);   y.backward(dy) -> dx (x's shape), dw, db
-  maxpool:    y = max_pool2d(x, size, stride);     y.backward(dy) -> dx
+  maxpool:    y = max_pool2d(x, size, stride, padding); y.backward(dy) -> dx
+  avgpool:    y = avg_pool2d(x, size, stride, padding, count_include_pad=...); y.backward(dy) -> dx
   relu:       y = relu(x);                          y.backward(dy) -> dx
   softmax_ce: loss = cross_entropy(logits, labels) (mean); loss.backward() -> dlogits; p = softmax
   conv_transpose: y = conv_transpose2d(x, w, b, stride, padding, output_padding, groups,
@@ -207,16 +208,17 @@ POOL_CASES = [
 ]
 
 
-def pool_case(name, note, xshape, opts, ties=False):
+def pool_case(name, note, xshape, opts, ties=False, shift=0.0):
     rng = rng_for("maxpool/" + name)
     size = pair(opts["size"])
     stride = pair(opts.get("stride", opts["size"]))
+    padding = pair(opts.get("padding", 0))
     if ties:
         x = torch.from_numpy(rng.integers(0, 3, size=xshape).astype(np.float64))
     else:
-        x = distinct(rng, xshape)
+        x = distinct(rng, xshape) + shift
     x.requires_grad_()
-    y = F.max_pool2d(x, size, stride)
+    y = F.max_pool2d(x, size, stride, padding)
     dy = normal(rng, tuple(y.shape))
     y.backward(dy)
     case = {"name": name, "note": note, "opts": opts}
@@ -233,6 +235,83 @@ def pool_case(name, note, xshape, opts, ties=False):
 # property pins dx down up to the choice among tied cells.)
 POOL_TIED = ("ties_nonoverlap", "deliberate ties: only tie-rule-independent checks",
              (2, 2, 6, 6), {"size": 2})
+
+
+# Max pooling with padding (contract v2), after the cases above so that those regenerate
+# byte-identically. The padding is -inf in PyTorch (a window's max is never the padding); the
+# last case shifts every input below 0, where a zero padding would win every border window.
+# (name, note, shape, opts, shift)
+POOL_PADDED_CASES = [
+    ("padding_1_size_3_stride_2", "ResNet's stem pool: 3x3, stride 2, padding 1", (2, 2, 7, 7),
+     {"size": 3, "stride": 2, "padding": 1}, 0.0),
+    ("padding_1_size_2_stride_1", "size 2, stride 1, padding 1: every border window is padded",
+     (1, 2, 4, 5), {"size": 2, "stride": 1, "padding": 1}, 0.0),
+    ("padding_per_axis", "size [2,3], stride [1,2], padding [1,0]", (2, 1, 5, 7),
+     {"size": [2, 3], "stride": [1, 2], "padding": [1, 0]}, 0.0),
+    ("padding_0_1_size_3", "padding only on the width axis, [0,1], size [3,3], stride [2,1]",
+     (1, 2, 7, 4), {"size": 3, "stride": [2, 1], "padding": [0, 1]}, 0.0),
+    ("padding_window_equals_padded_input", "size 4, padding 2 on 2x2: one window, 12 of padding",
+     (2, 2, 2, 2), {"size": 4, "padding": 2}, 0.0),
+    ("padding_negative_inputs", "every input < 0: the padding must read as -inf, not 0",
+     (1, 2, 5, 6), {"size": 3, "stride": 2, "padding": 1}, -10.0),
+]
+
+
+# --- average pool -------------------------------------------------------------------------
+# (name, note, shape, opts) where opts is passed as-is to avgPoolForward; "global": the window
+# is the whole input (global average pooling), also checked against adaptive_avg_pool2d(x, 1).
+AVGPOOL_CASES = [
+    ("nonoverlap_2x2", "size 2 (stride defaults to size)", (2, 3, 4, 6), {"size": 2}),
+    ("overlap_3_stride_1", "stride 1 < size 3: a cell is in up to nine windows", (1, 2, 6, 5),
+     {"size": 3, "stride": 1}),
+    ("stride_exceeds_size", "size 2, stride 3: cells between windows get zero gradient",
+     (1, 1, 8, 8), {"size": 2, "stride": 3}),
+    ("nonsquare_2x3_stride_1_2", "size [2,3], stride [1,2]", (2, 2, 6, 7),
+     {"size": [2, 3], "stride": [1, 2]}),
+    ("flooring", "7x5 with size 2: the last row and column are not read", (1, 2, 7, 5),
+     {"size": 2}),
+    ("padding_count_include", "size 3, stride 2, padding 1, the padding counted (default)",
+     (2, 2, 7, 7), {"size": 3, "stride": 2, "padding": 1}),
+    ("padding_count_exclude", "size 3, stride 2, padding 1, countIncludePad false",
+     (2, 2, 7, 7), {"size": 3, "stride": 2, "padding": 1, "countIncludePad": False}),
+    ("padding_stride_1_include", "3x3 at stride 1 with padding 1, countIncludePad true",
+     (1, 1, 5, 5), {"size": 3, "stride": 1, "padding": 1, "countIncludePad": True}),
+    ("padding_per_axis_exclude", "size [3,2], stride 1, padding [1,1], not counted",
+     (1, 2, 5, 4), {"size": [3, 2], "stride": 1, "padding": [1, 1], "countIncludePad": False}),
+    ("padding_0_1_nonsquare_include", "size [2,3], stride [2,1], padding [0,1], counted",
+     (2, 1, 6, 5), {"size": [2, 3], "stride": [2, 1], "padding": [0, 1]}),
+    ("window_equals_padded_input_exclude", "size 4, padding 2 on 2x2: one window of 4 cells",
+     (2, 3, 2, 2), {"size": 4, "padding": 2, "countIncludePad": False}),
+    ("window_equals_padded_input_include", "size 4, padding 2 on 2x2: one window of 16 cells",
+     (2, 3, 2, 2), {"size": 4, "padding": 2}),
+    ("global", "size [H, W]: global average pooling", (3, 4, 5, 6), {"size": [5, 6]}),
+    ("global_7x7", "global over 7x7 maps (a small CNN's head)", (2, 8, 7, 7), {"size": 7}),
+    ("global_1x1", "global over 1x1 maps: the identity", (2, 3, 1, 1), {"size": 1}),
+]
+
+
+def avgpool_case(name, note, xshape, opts):
+    rng = rng_for("avgpool/" + name)
+    size = pair(opts["size"])
+    stride = pair(opts.get("stride", opts["size"]))
+    padding = pair(opts.get("padding", 0))
+    count_include_pad = opts.get("countIncludePad", True)
+    x = normal(rng, xshape).requires_grad_()
+    y = F.avg_pool2d(x, size, stride, padding, ceil_mode=False,
+                     count_include_pad=count_include_pad)
+    is_global = size == tuple(xshape[2:]) and padding == (0, 0)
+    if is_global:
+        # global average pooling is the adaptive pool to 1x1, PyTorch's own head of it
+        gap = F.adaptive_avg_pool2d(x.detach(), 1)
+        assert torch.allclose(y.detach(), gap, rtol=0, atol=1e-14), name
+    dy = normal(rng, tuple(y.shape))
+    y.backward(dy)
+    case = {"name": name, "note": note, "opts": opts}
+    if is_global:
+        case["global"] = True
+    case.update({"x": tensor_json(x), "dy": tensor_json(dy), "y": tensor_json(y),
+                 "dx": tensor_json(x.grad)})
+    return case
 
 
 # --- relu ---------------------------------------------------------------------------------
@@ -379,7 +458,9 @@ def build():
     files = {
         "conv": [conv_case(*c) for c in CONV_CASES],
         "fc": [fc_case(*c) for c in FC_CASES],
-        "maxpool": [pool_case(*c) for c in POOL_CASES] + [pool_case(*POOL_TIED, ties=True)],
+        "maxpool": [pool_case(*c) for c in POOL_CASES] + [pool_case(*POOL_TIED, ties=True)]
+        + [pool_case(*c[:4], shift=c[4]) for c in POOL_PADDED_CASES],
+        "avgpool": [avgpool_case(*c) for c in AVGPOOL_CASES],
         "relu": [relu_case(*c) for c in RELU_CASES],
         "softmax_ce": [sce_case(*c) for c in SCE_CASES],
         "conv_transpose": [conv_transpose_case(*c) for c in CONV_TRANSPOSE_CASES],

@@ -57,7 +57,22 @@ def build(spec):
         elif t == "relu":
             layers.append(nn.ReLU())
         elif t == "maxpool":
-            layers.append(nn.MaxPool2d(s["size"], stride=s.get("stride", s["size"])))
+            layers.append(
+                nn.MaxPool2d(
+                    s["size"], stride=s.get("stride", s["size"]), padding=s.get("padding", 0)
+                )
+            )
+        elif t == "avgpool":
+            layers.append(
+                nn.AvgPool2d(
+                    s["size"],
+                    stride=s.get("stride", s["size"]),
+                    padding=s.get("padding", 0),
+                    count_include_pad=s.get("countIncludePad", True),
+                )
+            )
+        elif t == "globalavgpool":
+            layers.append(nn.AdaptiveAvgPool2d(1))
         elif t == "flatten":
             layers.append(nn.Flatten())
         elif t == "fc":
