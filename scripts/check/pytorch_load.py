@@ -51,7 +51,10 @@ def build(spec):
                     s["outChannels"],
                     s.get("size", s.get("kernelSize")),  # convprop 0.1 wrote kernelSize
                     stride=s.get("stride", 1),
-                    padding=s.get("padding", 0),
+                    padding=s.get("padding", 0),  # a number, or "same" (stride 1)
+                    dilation=s.get("dilation", 1),
+                    groups=s.get("groups", 1),
+                    bias=s.get("bias", True),
                 )
             )
         elif t == "relu":
