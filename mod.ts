@@ -24,7 +24,7 @@
  * @module
  */
 
-export type { FloatArray, Tensor } from "./tensor.ts";
+export type { FloatArray, Int64Tensor, Tensor } from "./tensor.ts";
 export { sizeOf, tensor } from "./tensor.ts";
 export type { Rng } from "./random.ts";
 export { heNormal, mulberry32, normal } from "./random.ts";
@@ -32,6 +32,8 @@ export { heNormal, mulberry32, normal } from "./random.ts";
 // the backend switch, and the layer functions it routes (reference or fast)
 export type { BackendName } from "./backend.ts";
 export {
+  batchNormBackward,
+  batchNormForward,
   convBackward,
   convForward,
   fcBackward,
@@ -47,6 +49,13 @@ export {
 export type {
   BackwardOptions,
   BackwardResult,
+  BatchNormBackwardResult,
+  BatchNormCache,
+  BatchNormForwardOptions,
+  BatchNormForwardResult,
+  BatchNormGeometry,
+  BatchNormGradients,
+  BatchNormParamGradients,
   ConvCache,
   ConvForwardOptions,
   ConvForwardResult,
@@ -86,7 +95,7 @@ export type { ColumnMax, MaxPoolColumnsOptions } from "./kernels/max_pool.ts";
 export { maxPoolColumns } from "./kernels/max_pool.ts";
 
 // layer objects, networks, optimisers, data, checkpoints
-export type { Layer, Param } from "./layers/layer.ts";
+export type { Layer, LayerBuffer, Param } from "./layers/layer.ts";
 export type { Conv2DOptions } from "./layers/conv_layer.ts";
 export { Conv2D } from "./layers/conv_layer.ts";
 export type { FullyConnectedOptions } from "./layers/fully_connected_layer.ts";
@@ -96,6 +105,8 @@ export { ReLU } from "./layers/relu_layer.ts";
 export { Flatten } from "./layers/flatten.ts";
 export type { DropoutOptions } from "./layers/dropout.ts";
 export { Dropout } from "./layers/dropout.ts";
+export type { BatchNormOptions } from "./layers/batch_norm_layer.ts";
+export { BatchNorm1D, BatchNorm2D } from "./layers/batch_norm_layer.ts";
 export { SoftmaxCrossEntropy } from "./network/loss.ts";
 export type { BuildOptions, LayerSpec } from "./network/models.ts";
 export {

@@ -6,6 +6,10 @@
  * Initialisation: convolution and fully connected weights are He-normal, N(0, 2/fan_in) (the
  * right variance for ReLU networks; docs/training.md derives it), biases zero, all drawn in layer
  * order from one seeded `mulberry32` stream: the same seed gives the same network bit for bit.
+ * Batch normalisation starts as PyTorch's does (γ = 1, β = 0, running mean 0 and variance 1) and
+ * draws nothing. "batchnorm2d" normalises images [N, C, H, W] (after a convolution), "batchnorm1d"
+ * features [N, C] (after a fully connected layer): two types, as PyTorch's two modules, so a
+ * layer list says which without knowing the shapes that will flow through it.
  *
  * @module
  */
@@ -17,6 +21,7 @@ import { MaxPool2D } from "../layers/max_pool_layer.ts";
 import { ReLU } from "../layers/relu_layer.ts";
 import { Flatten } from "../layers/flatten.ts";
 import { Dropout } from "../layers/dropout.ts";
+import { BatchNorm1D, BatchNorm2D } from "../layers/batch_norm_layer.ts";
 import { mulberry32, type Rng } from "../random.ts";
 import { Sequential } from "./sequential.ts";
 
@@ -41,7 +46,11 @@ export type LayerSpec =
   | { type: "maxpool"; size: number; stride?: number }
   | { type: "flatten" }
   | { type: "fc"; inFeatures: number; outFeatures: number }
-  | { type: "dropout"; p: number };
+  | { type: "dropout"; p: number }
+  /** Batch normalisation of images [N, C, H, W] (BatchNorm2D; PyTorch's nn.BatchNorm2d). */
+  | { type: "batchnorm2d"; features: number; eps?: number; momentum?: number }
+  /** Batch normalisation of features [N, C] (BatchNorm1D; PyTorch's nn.BatchNorm1d). */
+  | { type: "batchnorm1d"; features: number; eps?: number; momentum?: number };
 
 /** Options of {@link buildNetwork} and the model builders. */
 export interface BuildOptions {
@@ -114,10 +123,15 @@ export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}
         });
       case "dropout":
         return new Dropout({ p: s.p, rng });
+      case "batchnorm2d":
+      case "batchnorm1d": {
+        const opts = { features: s.features, eps: s.eps, momentum: s.momentum, dtype };
+        return s.type === "batchnorm2d" ? new BatchNorm2D(opts) : new BatchNorm1D(opts);
+      }
       default:
         throw new RangeError(
           `buildNetwork: spec[${i}] has unknown type ${JSON.stringify(s?.type)} (conv, relu, ` +
-            `maxpool, flatten, fc, dropout)`,
+            `maxpool, flatten, fc, dropout, batchnorm2d, batchnorm1d)`,
         );
     }
   });
@@ -125,12 +139,15 @@ export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}
 }
 
 /**
- * The parameters {@link buildNetwork} would give a layer list, by name and shape, without making
- * them: what a checkpoint's tensors must be before anything as large is allocated.
+ * The parameters and buffers {@link buildNetwork} would give a layer list, by name and shape,
+ * without making them: what a checkpoint's tensors must be before anything as large is
+ * allocated.
  *
  * @param spec The layers, input first.
- * @returns One `{ name, shape }` per parameter, in order (`"<index>.weight"`, `"<index>.bias"`),
- *   or null when a layer's sizes are not positive integers (`buildNetwork` then says why).
+ * @returns One `{ name, shape }` per parameter and buffer, in PyTorch's state-dict order
+ *   (`"<index>.weight"`, `"<index>.bias"`, then a batch norm's `"<index>.running_mean"`,
+ *   `"<index>.running_var"` and `"<index>.num_batches_tracked"`, shape []), or null when a
+ *   layer's sizes are not positive integers (`buildNetwork` then says why).
  *
  * @example
  * ```ts
@@ -138,6 +155,14 @@ export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}
  * import { assertEquals } from "@std/assert";
  * const shapes = specShapes([{ type: "conv", inChannels: 1, outChannels: 4, size: 3 }, { type: "relu" }]);
  * assertEquals(shapes, [{ name: "0.weight", shape: [4, 1, 3, 3] }, { name: "0.bias", shape: [4] }]);
+ * const bn = specShapes([{ type: "batchnorm2d", features: 4 }]);
+ * assertEquals(bn?.map((p) => `${p.name} [${p.shape}]`), [
+ *   "0.weight [4]",
+ *   "0.bias [4]",
+ *   "0.running_mean [4]",
+ *   "0.running_var [4]",
+ *   "0.num_batches_tracked []", // an int64 scalar, as PyTorch stores it
+ * ]);
  * ```
  */
 export function specShapes(
@@ -156,6 +181,12 @@ export function specShapes(
       if (!sizes(s.inFeatures, s.outFeatures)) return null;
       out.push({ name: `${i}.weight`, shape: [s.outFeatures, s.inFeatures] });
       out.push({ name: `${i}.bias`, shape: [s.outFeatures] });
+    } else if (s?.type === "batchnorm2d" || s?.type === "batchnorm1d") {
+      if (!sizes(s.features)) return null;
+      for (const name of ["weight", "bias", "running_mean", "running_var"]) {
+        out.push({ name: `${i}.${name}`, shape: [s.features] });
+      }
+      out.push({ name: `${i}.num_batches_tracked`, shape: [] });
     }
   }
   return out;
