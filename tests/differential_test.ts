@@ -22,7 +22,8 @@
 //   rounded addition and multiplication on the way to an output, as written at each check.
 //   u = 2⁻⁵³ for float64, 2⁻²⁴ for float32.
 // - batch normalisation, within the bound derived at its test (its sums are float64 on both
-//   backends; evaluation's dx bit for bit).
+//   backends; evaluation's dx bit for bit), and the fast path's two families of loops (rows and
+//   planes, for S = 1) bit for bit.
 
 import { assert } from "@std/assert";
 import {
@@ -504,6 +505,23 @@ for (const T of TYPES) {
         assert(only.dx === null, `${what}: inputGradient false`);
         assertSame(only.dgamma.data, gf.dgamma.data, `${what}: dgamma without dx`);
         assertSame(only.dbeta.data, gf.dbeta.data, `${what}: dbeta without dx`);
+      }
+      if (S === 1) {
+        // the dispatcher runs the rows' loops here; the planes' loops, forced, add the same
+        // numbers in the same order (a plane is one value): bit for bit
+        forceKernels({ batchNorm: "planes" });
+        try {
+          const sp = stats(),
+            planes = on("fast", () => batchNormForward(x, gamma, beta, { ...opts, ...sp }));
+          assertSame(planes.y.data, fast.y.data, `${label}: planes vs rows, y`);
+          assertSame(sp.runningVar.data, rvf, `${label}: planes vs rows, running var`);
+          const a = on("fast", () => batchNormBackward(dy, planes.cache));
+          const b = on("fast", () => batchNormBackward(dy, fast.cache));
+          assertSame(a.dx.data, b.dx.data, `${label}: planes vs rows, dx`);
+          assertSame(a.dgamma.data, b.dgamma.data, `${label}: planes vs rows, dgamma`);
+        } finally {
+          forceKernels(null);
+        }
       }
     }
   });

@@ -1,6 +1,9 @@
 /**
  * The fast batch normalisation's loops, on x stored [N, C, S] (S = H·W, or 1 for [N, C]): each
- * channel's values lie in N planes of S contiguous numbers, visited in memory order. Every sum
+ * channel's values lie in N planes of S contiguous numbers, visited in memory order. Two
+ * families with the same arguments, which kernels/fast/dispatch.ts chooses between: the
+ * planes' loops (`batchNormStats`, ...: one inner loop per plane), and, for S = 1, where a plane
+ * is one number, the rows' loops ({@link BATCH_NORM_ROWS}: the channels inner). Every sum
  * is a float64 (a JavaScript number) whatever x's type, as in the reference
  * (layers/batch_norm.ts), and results are rounded to x's type once, when stored; the sums run in
  * four (or two pairs of) independent accumulators, because a single `s += x[i]` chain is bound
@@ -244,3 +247,90 @@ export function batchNormInputGradient(p: BatchNormPlanes, out: BatchNormInputGr
     }
   }
 }
+
+/** The four loops of a batch normalisation, one family of them. */
+export interface BatchNormLoops {
+  /** μ and σ² (biased) of every channel, two passes. */
+  readonly stats: (p: BatchNormPlanes, out: BatchNormStats) => void;
+  /** y = (x − μ)·a + β. */
+  readonly apply: (p: BatchNormPlanes, out: BatchNormApply) => void;
+  /** Σ dy and Σ dy·(x − μ). */
+  readonly sums: (p: BatchNormPlanes, out: BatchNormSums) => void;
+  /** dx = k·(dy − m₁ − (x − μ)·t), or k·dy. */
+  readonly inputGradient: (p: BatchNormPlanes, out: BatchNormInputGradient) => void;
+}
+
+/** The planes' loops: one inner loop over each plane's S contiguous values. */
+export const BATCH_NORM_PLANES: BatchNormLoops = {
+  stats: batchNormStats,
+  apply: batchNormApply,
+  sums: batchNormSums,
+  inputGradient: batchNormInputGradient,
+};
+
+/**
+ * The rows' loops, for S = 1 (x [N, C], or [N, C, 1, 1]): each sample is a row of C values, one
+ * per channel, so the inner loop runs across the channels with their per-channel sums, instead
+ * of a loop of one iteration per value. The same sums in the same order as the planes' loops
+ * with one accumulator; the same formulas.
+ *
+ * @example The same statistics as the planes' loops
+ * ```ts
+ * import { BATCH_NORM_PLANES, BATCH_NORM_ROWS } from "./batch_norm.ts";
+ * import { assertEquals } from "@std/assert";
+ * const x = new Float64Array([1, 10, 3, 30, 8, 20]); // [N=3, C=2]
+ * const run = (loops: typeof BATCH_NORM_ROWS) => {
+ *   const mean = new Float64Array(2), variance = new Float64Array(2);
+ *   loops.stats({ x, N: 3, C: 2, S: 1 }, { mean, variance });
+ *   return [...mean, ...variance];
+ * };
+ * assertEquals(run(BATCH_NORM_ROWS), [4, 20, 26 / 3, 200 / 3]);
+ * assertEquals(run(BATCH_NORM_ROWS), run(BATCH_NORM_PLANES));
+ * ```
+ */
+export const BATCH_NORM_ROWS: BatchNormLoops = {
+  stats(p, out) {
+    const { x, N, C } = p, { mean, variance } = out;
+    mean.fill(0);
+    variance.fill(0);
+    for (let n = 0, o = 0; n < N; n++, o += C) for (let c = 0; c < C; c++) mean[c] += x[o + c];
+    for (let c = 0; c < C; c++) mean[c] /= N;
+    for (let n = 0, o = 0; n < N; n++, o += C) {
+      for (let c = 0; c < C; c++) {
+        const d = x[o + c] - mean[c];
+        variance[c] += d * d;
+      }
+    }
+    for (let c = 0; c < C; c++) variance[c] /= N;
+  },
+  apply(p, out) {
+    const { x, N, C } = p, { y, mean, scale, beta } = out;
+    for (let n = 0, o = 0; n < N; n++, o += C) {
+      for (let c = 0; c < C; c++) y[o + c] = (x[o + c] - mean[c]) * scale[c] + beta[c];
+    }
+  },
+  sums(p, out) {
+    const { x, N, C } = p, { dy, mean, sumDy, sumDyX } = out;
+    sumDy.fill(0);
+    sumDyX.fill(0);
+    for (let n = 0, o = 0; n < N; n++, o += C) {
+      for (let c = 0; c < C; c++) {
+        const g = dy[o + c];
+        sumDy[c] += g;
+        sumDyX[c] += g * (x[o + c] - mean[c]);
+      }
+    }
+  },
+  inputGradient(p, out) {
+    const { x, N, C } = p, { dy, dx, mean, k, m1, t } = out;
+    for (let n = 0, o = 0; n < N; n++, o += C) {
+      if (m1 === null || t === null) {
+        for (let c = 0; c < C; c++) dx[o + c] = k[c] * dy[o + c];
+      } else {
+        for (let c = 0; c < C; c++) {
+          dx[o + c] = k[c] * (dy[o + c] - m1[c] - (x[o + c] - mean[c]) * t[c]);
+        }
+      }
+    }
+  },
+};

@@ -1,8 +1,9 @@
 /**
  * The fast batch normalisation: layers/batch_norm.ts's formulas with its passes fused
  * (kernels/fast/batch_norm.ts): the statistics in two passes with four accumulators each, y in
- * one more, no x̂ array, and the backward pass in two passes instead of four; results in a
- * workspace's arrays when one is given. Sums are float64, as in the reference, so the two agree
+ * one more, no x̂ array, and the backward pass in two passes instead of four, on the loops
+ * kernels/fast/dispatch.ts picks for the layout; results in a workspace's arrays when one is
+ * given. Sums are float64, as in the reference, so the two agree
  * within the bound tests/differential_test.ts derives (bit for bit in evaluation's backward).
  *
  * @module
@@ -10,12 +11,7 @@
 
 import { batchNormArgs, batchNormBackwardArgs } from "../_args.ts";
 import { Workspace } from "../workspace.ts";
-import {
-  batchNormApply,
-  batchNormInputGradient,
-  batchNormStats,
-  batchNormSums,
-} from "../../kernels/fast/batch_norm.ts";
+import { batchNormLoops } from "../../kernels/fast/dispatch.ts";
 import type * as reference from "../batch_norm.ts";
 import type { BatchNormGradients, BatchNormParamGradients } from "../types.ts";
 
@@ -37,9 +33,9 @@ import type { BatchNormGradients, BatchNormParamGradients } from "../types.ts";
 export const batchNormForward: typeof reference.batchNormForward = (x, gamma, beta, opts) => {
   const g = batchNormArgs("batchNormForward", x, gamma, beta, opts);
   const { N, C, S, M, eps, momentum, runningMean, runningVar } = g;
-  const X = x.data, p = { x: X, N, C, S };
+  const X = x.data, p = { x: X, N, C, S }, loops = batchNormLoops(S);
   const mean = new Float64Array(C), variance = new Float64Array(C); // μ, σ² [C]
-  if (g.training) batchNormStats(p, { mean, variance });
+  if (g.training) loops.stats(p, { mean, variance });
   else {
     mean.set(runningMean.data);
     variance.set(runningVar.data);
@@ -48,7 +44,7 @@ export const batchNormForward: typeof reference.batchNormForward = (x, gamma, be
   for (let c = 0; c < C; c++) scale[c] = gamma.data[c] / Math.sqrt(variance[c] + eps);
   const avoid = [X, gamma.data, beta.data, runningMean.data, runningVar.data];
   const y = (opts.workspace ?? new Workspace()).floats("y", X, X.length, avoid);
-  batchNormApply(p, { y, mean, scale, beta: beta.data });
+  loops.apply(p, { y, mean, scale, beta: beta.data });
   if (g.training) {
     // the reference's lines, so the same statistics give the same running averages
     const rm = runningMean.data, rv = runningVar.data;
@@ -92,8 +88,9 @@ export const batchNormBackward: typeof reference.batchNormBackward = (dy, cache,
   const { N, C, S, M } = batchNormBackwardArgs("batchNormBackward", dy, cache, opts);
   const { x, gamma, mean, variance, eps } = cache;
   const X = x.data, p = { x: X, N, C, S }, ws = opts?.workspace ?? new Workspace();
+  const loops = batchNormLoops(S);
   const sumDy = new Float64Array(C), sumDyX = new Float64Array(C); // Σ dy, Σ dy·(x − μ) [C]
-  batchNormSums(p, { dy: dy.data, mean, sumDy, sumDyX });
+  loops.sums(p, { dy: dy.data, mean, sumDy, sumDyX });
   const avoid = [X, dy.data, gamma.data];
   const dgamma = ws.floats("dgamma", X, C, avoid), dbeta = ws.floats("dbeta", X, C, avoid);
   const inv = new Float64Array(C), k = new Float64Array(C); // 1/√(σ² + ε), γ/√(σ² + ε) [C]
@@ -115,7 +112,7 @@ export const batchNormBackward: typeof reference.batchNormBackward = (dy, cache,
       }
     }
     const data = ws.floats("dx", X, X.length, avoid);
-    batchNormInputGradient(p, { dy: dy.data, dx: data, mean, k, m1, t });
+    loops.inputGradient(p, { dy: dy.data, dx: data, mean, k, m1, t });
     dx = { shape: [...x.shape], data };
   }
   const result: BatchNormGradients | BatchNormParamGradients = {
