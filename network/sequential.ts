@@ -28,7 +28,8 @@ function hasMode(layer: Layer): layer is ModeLayer {
 
 /**
  * Layers composed in sequence. Parameters are named as PyTorch's `nn.Sequential` names them:
- * `"<index>.weight"` and `"<index>.bias"`.
+ * `"<index>.weight"` and `"<index>.bias"`; buffers (batch norm's running statistics) as
+ * `"<index>.running_mean"` and so on ({@link Sequential.buffers}).
  *
  * @example A two-layer classifier: forward, backward, gradients, probabilities
  * ```ts

@@ -8,6 +8,7 @@
 //   earlier cache, a layer's count and gradients all as they were;
 // - the layers and networks: train()/eval() switch batch norm, buffers are named as PyTorch
 //   names them and never reach an optimiser, the count counts training batches only.
+// - a workspace: the fresh arrays' numbers, and an earlier result passed back in is not written.
 
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import {
@@ -24,6 +25,7 @@ import {
   Sequential,
   SGD,
   type Tensor,
+  Workspace,
 } from "../mod.ts";
 import { randInt, randTensor, rngFor } from "./_random.ts";
 
@@ -601,4 +603,34 @@ Deno.test("buildNetwork refuses a bad batch norm spec by its layer's message", (
     randTensor(r, [n, 3], Float32Array),
   );
   assertEquals(y.shape, [n, 3]);
+});
+
+Deno.test("batch norm with a workspace: the fresh arrays' numbers call after call, and an earlier y passed back in is not overwritten", () => {
+  const r = rngFor(7), ws = new Workspace();
+  for (const T of TYPES) {
+    for (const shape of [[3, 4, 2, 3], [5, 4]]) {
+      const g = randTensor(r, [4], T), b = randTensor(r, [4], T);
+      const st = () => ({
+        runningMean: { shape: [4], data: new T(4) },
+        runningVar: { shape: [4], data: new T(4).fill(1) },
+      });
+      let input = randTensor(r, shape, T);
+      for (let k = 0; k < 3; k++) {
+        const fresh = batchNormForward(input, g, b, { training: true, ...st() });
+        const kept = batchNormForward(input, g, b, { training: true, ...st(), workspace: ws });
+        assertEquals(kept.y.data, fresh.y.data);
+        const dy = randTensor(r, shape, T);
+        const gf = batchNormBackward(dy, fresh.cache);
+        const gk = batchNormBackward(dy, kept.cache, { workspace: ws });
+        assertEquals(gk.dx.data, gf.dx.data);
+        assertEquals(gk.dgamma.data, gf.dgamma.data);
+        // the next call normalises this call's y, from the same workspace: read, not overwritten
+        const before = Array.from(kept.y.data);
+        const next = batchNormForward(kept.y, g, b, { training: true, ...st(), workspace: ws });
+        assertEquals(Array.from(kept.y.data), before);
+        assert(next.y.data !== kept.y.data);
+        input = { shape, data: kept.y.data.slice() };
+      }
+    }
+  }
 });
