@@ -17,6 +17,10 @@ import type {
   AvgPoolForwardResult,
   BackwardOptions,
   BackwardResult,
+  BatchNormBackwardResult,
+  BatchNormCache,
+  BatchNormForwardOptions,
+  BatchNormForwardResult,
   BiasGradient,
   ConvCache,
   ConvForwardOptions,
@@ -42,6 +46,7 @@ import * as refPool from "./layers/max_pool.ts";
 import * as refRelu from "./layers/relu.ts";
 import * as refConvT from "./layers/conv_transpose.ts";
 import * as refAvgPool from "./layers/avg_pool.ts";
+import * as refBatchNorm from "./layers/batch_norm.ts";
 import * as fastGemm from "./kernels/fast/gemm.ts";
 import * as fastConv from "./layers/fast/conv.ts";
 import * as fastFc from "./layers/fast/fully_connected.ts";
@@ -49,6 +54,7 @@ import * as fastPool from "./layers/fast/max_pool.ts";
 import * as fastRelu from "./layers/fast/relu.ts";
 import * as fastConvT from "./layers/fast/conv_transpose.ts";
 import * as fastAvgPool from "./layers/fast/avg_pool.ts";
+import * as fastBatchNorm from "./layers/fast/batch_norm.ts";
 
 /** The two backends: the readable reference path, and the tuned fast path (the default). */
 export type BackendName = "reference" | "fast";
@@ -69,6 +75,8 @@ interface Backend {
   convTransposeBackward: typeof refConvT.convTransposeBackward;
   avgPoolForward: typeof refAvgPool.avgPoolForward;
   avgPoolBackward: typeof refAvgPool.avgPoolBackward;
+  batchNormForward: typeof refBatchNorm.batchNormForward;
+  batchNormBackward: typeof refBatchNorm.batchNormBackward;
 }
 
 const REFERENCE: Backend = {
@@ -85,6 +93,8 @@ const REFERENCE: Backend = {
   convTransposeBackward: refConvT.convTransposeBackward,
   avgPoolForward: refAvgPool.avgPoolForward,
   avgPoolBackward: refAvgPool.avgPoolBackward,
+  batchNormForward: refBatchNorm.batchNormForward,
+  batchNormBackward: refBatchNorm.batchNormBackward,
 };
 
 const FAST: Backend = {
@@ -101,6 +111,8 @@ const FAST: Backend = {
   convTransposeBackward: fastConvT.convTransposeBackward,
   avgPoolForward: fastAvgPool.avgPoolForward,
   avgPoolBackward: fastAvgPool.avgPoolBackward,
+  batchNormForward: fastBatchNorm.batchNormForward,
+  batchNormBackward: fastBatchNorm.batchNormBackward,
 };
 
 const BACKENDS: Readonly<Record<BackendName, Backend>> = { reference: REFERENCE, fast: FAST };
@@ -640,4 +652,95 @@ export function avgPoolBackward<T extends FloatArray>(
   opts: BackwardOptions = {},
 ): Tensor<T> {
   return BACKENDS[current].avgPoolBackward(dy, cache, opts);
+}
+
+/**
+ * Batch normalisation, as PyTorch's `torch.nn.functional.batch_norm`: each channel c is
+ * normalised over its M values (M = N·H·W for x [N, C, H, W], M = N for x [N, C]) and then
+ * scaled and shifted, y = γ·(x − μ)/√(σ² + ε) + β (layers/batch_norm.ts). Training: μ and σ²
+ * are the batch's mean and biased variance (computed in two passes, not as E[x²] − E[x]²), and
+ * the running statistics are updated in place, runningMean = (1 − momentum)·runningMean +
+ * momentum·μ and runningVar = (1 − momentum)·runningVar + momentum·σ²·M/(M − 1) (unbiased).
+ * Evaluation: μ and σ² are the running statistics, which are left unchanged.
+ *
+ * @param x Input [N, C, H, W] or [N, C].
+ * @param gamma The scale γ [C].
+ * @param beta The shift β [C].
+ * @param opts `training` (required); `runningMean` and `runningVar` [C] of x's type (required;
+ *   updated in place when training); `eps` (default 1e-5); `momentum` in [0, 1] (default 0.1);
+ *   `workspace` to reuse y's array between calls.
+ * @returns y of x's shape and type, and the cache for {@link batchNormBackward}.
+ * @throws {RangeError} If x is neither 4-D nor 2-D, gamma, beta or a running statistic is not
+ *   [C], eps is not positive, momentum is outside [0, 1], training has fewer than 2 values per
+ *   channel, or (training) a running statistic shares memory with an input or the other. Every
+ *   check runs before anything is written: on any error the running statistics are untouched.
+ * @throws {TypeError} If an argument is not a tensor, the array types differ, `training` is
+ *   missing, or an option is unknown or of the wrong type.
+ *
+ * @example Training on a batch, then evaluating with what it left in the running statistics
+ * ```ts
+ * import { batchNormForward } from "./backend.ts";
+ * import { assertAlmostEquals, assertEquals } from "@std/assert";
+ * const x = { shape: [4, 1, 1, 2], data: new Float64Array([1, 2, 3, 4, 5, 6, 7, 8]) };
+ * const gamma = { shape: [1], data: new Float64Array([2]) };
+ * const beta = { shape: [1], data: new Float64Array([1]) };
+ * const runningMean = { shape: [1], data: new Float64Array([0]) };
+ * const runningVar = { shape: [1], data: new Float64Array([1]) };
+ * const opts = { runningMean, runningVar, momentum: 0.5 };
+ * const { y } = batchNormForward(x, gamma, beta, { ...opts, training: true });
+ * // μ = 4.5, σ² = 5.25 (biased): y = 2·(x − 4.5)/√5.25 + 1
+ * assertAlmostEquals(y.data[0], 2 * (1 - 4.5) / Math.sqrt(5.25 + 1e-5) + 1, 1e-12);
+ * assertEquals(runningMean.data[0], 0.5 * 0 + 0.5 * 4.5);
+ * assertAlmostEquals(runningVar.data[0], 0.5 * 1 + 0.5 * 6, 1e-12); // unbiased: 5.25·8/7 = 6
+ * const e = batchNormForward(x, gamma, beta, { ...opts, training: false });
+ * assertAlmostEquals(e.y.data[0], 2 * (1 - 2.25) / Math.sqrt(3.5 + 1e-5) + 1, 1e-12);
+ * assertEquals(runningMean.data[0], 2.25); // evaluation leaves them as they are
+ * ```
+ */
+export function batchNormForward<T extends FloatArray>(
+  x: Tensor<T>,
+  gamma: Tensor<T>,
+  beta: Tensor<T>,
+  opts: BatchNormForwardOptions<T>,
+): BatchNormForwardResult<T> {
+  return BACKENDS[current].batchNormForward(x, gamma, beta, opts);
+}
+
+/**
+ * The backward pass of {@link batchNormForward}, with x̂ = (x − μ)/√(σ² + ε) and sums and means
+ * over each channel's M values: dβ = Σ dy, dγ = Σ dy·x̂, and
+ * dx = γ/√(σ² + ε)·(dy − mean(dy) − x̂·mean(dy·x̂)) after a training forward pass (μ and σ²
+ * depend on x), dx = γ/√(σ² + ε)·dy after an evaluation one (they are constants).
+ *
+ * @param dy dL/dy, x's shape and type.
+ * @param cache The cache from {@link batchNormForward}.
+ * @param opts `inputGradient: false` to skip dx (dgamma and dbeta are the same bit for bit);
+ *   `workspace` to reuse arrays between calls.
+ * @returns dx (x's shape, or null with `inputGradient: false`), dgamma [C], dbeta [C].
+ * @throws {RangeError} If dy's shape differs from x's.
+ * @throws {TypeError} If dy's type differs from x's, the cache is not a batch-norm cache, or an
+ *   option is unknown or of the wrong type.
+ *
+ * @example A loss that only sees one output: its gradient reaches every input of the channel
+ * ```ts
+ * import { batchNormBackward, batchNormForward } from "./backend.ts";
+ * import { assertAlmostEquals, assertEquals } from "@std/assert";
+ * const x = { shape: [3, 1], data: new Float64Array([0, 1, 5]) };
+ * const f = (v: number) => ({ shape: [1], data: new Float64Array([v]) });
+ * const opts = { training: true, runningMean: f(0), runningVar: f(1) };
+ * const { cache } = batchNormForward(x, f(1), f(0), opts); // μ = 2, σ² = 14/3
+ * const dy = { shape: [3, 1], data: new Float64Array([1, 0, 0]) };
+ * const { dx, dgamma, dbeta } = batchNormBackward(dy, cache);
+ * assertEquals(Array.from(dbeta.data), [1]);
+ * assertAlmostEquals(dgamma.data[0], (0 - 2) / Math.sqrt(14 / 3 + 1e-5), 1e-12); // x̂ of x = 0
+ * assertAlmostEquals(dx.data[0] + dx.data[1] + dx.data[2], 0, 1e-15); // Σ dx = 0: a shift of x moves nothing
+ * assertEquals(batchNormBackward(dy, cache, { inputGradient: false }).dx, null);
+ * ```
+ */
+export function batchNormBackward<T extends FloatArray, O extends ParamBackwardOptions = object>(
+  dy: Tensor<T>,
+  cache: BatchNormCache<T>,
+  opts?: O,
+): BatchNormBackwardResult<T, O> {
+  return BACKENDS[current].batchNormBackward(dy, cache, opts);
 }

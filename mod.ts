@@ -24,7 +24,7 @@
  * @module
  */
 
-export type { FloatArray, Tensor } from "./tensor.ts";
+export type { FloatArray, Int64Tensor, Tensor } from "./tensor.ts";
 export { sizeOf, tensor } from "./tensor.ts";
 export type { Rng } from "./random.ts";
 export { heNormal, mulberry32, normal } from "./random.ts";
@@ -34,6 +34,8 @@ export type { BackendName } from "./backend.ts";
 export {
   avgPoolBackward,
   avgPoolForward,
+  batchNormBackward,
+  batchNormForward,
   convBackward,
   convForward,
   convTransposeBackward,
@@ -56,6 +58,13 @@ export type {
   AvgPoolOptions,
   BackwardOptions,
   BackwardResult,
+  BatchNormBackwardResult,
+  BatchNormCache,
+  BatchNormForwardOptions,
+  BatchNormForwardResult,
+  BatchNormGeometry,
+  BatchNormGradients,
+  BatchNormParamGradients,
   BiasGradient,
   ConvCache,
   ConvForwardOptions,
@@ -104,7 +113,7 @@ export type { AvgPoolColumnsOptions } from "./kernels/avg_pool.ts";
 export { avgPoolColumns } from "./kernels/avg_pool.ts";
 
 // layer objects, networks, optimisers, data, checkpoints
-export type { Layer, Param } from "./layers/layer.ts";
+export type { Layer, LayerBuffer, Param } from "./layers/layer.ts";
 export type { Conv2DOptions } from "./layers/conv_layer.ts";
 export { Conv2D } from "./layers/conv_layer.ts";
 export type { ConvTranspose2DOptions } from "./layers/conv_transpose_layer.ts";
@@ -117,6 +126,8 @@ export { ReLU } from "./layers/relu_layer.ts";
 export { Flatten } from "./layers/flatten.ts";
 export type { DropoutOptions } from "./layers/dropout.ts";
 export { Dropout } from "./layers/dropout.ts";
+export type { BatchNormOptions } from "./layers/batch_norm_layer.ts";
+export { BatchNorm1D, BatchNorm2D } from "./layers/batch_norm_layer.ts";
 export { SoftmaxCrossEntropy } from "./network/loss.ts";
 export type { BuildOptions, LayerSpec } from "./network/models.ts";
 export {

@@ -93,3 +93,23 @@ export function sizeOf(shape: readonly number[]): number {
   for (const s of shape) size *= s;
   return size;
 }
+
+/**
+ * A tensor of 64-bit signed integers, as PyTorch's `torch.int64` (a `long`): what a checkpoint
+ * stores for a count, such as batch normalisation's `num_batches_tracked` (shape `[]`, one
+ * value). The values are `bigint`s, so every int64 is held exactly. No layer computes with it.
+ *
+ * @example A scalar count
+ * ```ts
+ * import type { Int64Tensor } from "./tensor.ts";
+ * const count: Int64Tensor = { shape: [], data: new BigInt64Array([3n]) };
+ * count.data[0] += 1n;
+ * console.assert(count.data[0] === 4n);
+ * ```
+ */
+export interface Int64Tensor {
+  /** Sizes of each axis, outermost first (`[]` for a scalar). */
+  readonly shape: readonly number[];
+  /** The elements in row-major order; `data.length` is the product of `shape`. */
+  readonly data: BigInt64Array;
+}

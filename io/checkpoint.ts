@@ -1,15 +1,21 @@
 /**
- * Checkpoints: a network's parameters as a safetensors file, named as PyTorch names the same
- * `nn.Sequential`'s state dict ("0.weight", "0.bias", ...), with the layer list and the input
- * normalisation in the metadata, so the file alone rebuilds the model (here, or in PyTorch).
+ * Checkpoints: a network's parameters and buffers as a safetensors file, named as PyTorch names
+ * the same `nn.Sequential`'s state dict ("0.weight", "0.bias", a batch norm's "1.running_mean",
+ * "1.running_var" and "1.num_batches_tracked", ...) and in its order, with the layer list and
+ * the input normalisation in the metadata, so the file alone rebuilds the model (here, or in
+ * PyTorch with `load_state_dict(strict=True)`). `num_batches_tracked` is stored as PyTorch
+ * stores it, an int64 scalar (safetensors I64, shape []).
  *
- * Loading is all-or-nothing: every name, shape and value is checked before the first parameter
- * is written, so a file that does not fit leaves the network untouched.
+ * Loading is all-or-nothing: every name, shape, type and value is checked before the first
+ * tensor is written, so a file that does not fit leaves the network untouched. A checkpoint of
+ * a network without buffers (every checkpoint before batch normalisation) holds none and needs
+ * none.
  *
  * @module
  */
 
 import type { Normalization } from "../data/batches.ts";
+import type { Int64Tensor, Tensor } from "../tensor.ts";
 import { buildNetwork, type LayerSpec, specShapes } from "../network/models.ts";
 import type { Sequential } from "../network/sequential.ts";
 import {
@@ -71,13 +77,13 @@ export interface RestoredCheckpoint {
 }
 
 /**
- * Encodes a network's parameters and description as a safetensors file.
+ * Encodes a network's parameters, buffers and description as a safetensors file.
  *
  * @param net The network.
  * @param info Its layer list, input normalisation, name and any extra metadata.
  * @returns The file's bytes.
  * @throws {RangeError} If `norm` is not finite with a positive std, an extra metadata key
- *   collides with one convprop writes, or a weight is NaN or infinite.
+ *   collides with one convprop writes, or a weight or running statistic is NaN or infinite.
  *
  * @example Save, change the weights, load: exactly the saved values come back
  * ```ts
@@ -112,7 +118,9 @@ export function encodeCheckpoint(net: Sequential, info: CheckpointInfo): Uint8Ar
   metadata[CHECKPOINT_KEYS.model] = info.model ?? "custom";
   metadata[CHECKPOINT_KEYS.layers] = JSON.stringify(info.spec);
   metadata[CHECKPOINT_KEYS.normalization] = JSON.stringify({ mean, std });
-  for (const p of net.params()) {
+  const state = stateOf(net);
+  for (const p of state) {
+    if (isInt64(p.value)) continue;
     const i = p.value.data.findIndex((v) => !Number.isFinite(v));
     if (i >= 0) {
       throw new RangeError(
@@ -121,14 +129,39 @@ export function encodeCheckpoint(net: Sequential, info: CheckpointInfo): Uint8Ar
       );
     }
   }
-  const tensors = new Map(net.params().map((p) => [p.name, p.value]));
+  const tensors = new Map(state.map((p) => [p.name, p.value]));
   return encodeSafetensors(tensors, { metadata });
 }
 
+/** A named tensor of a network's state: a parameter or a buffer. */
+interface StateEntry {
+  readonly name: string;
+  readonly value: Tensor | Int64Tensor;
+}
+
+function isInt64(t: Tensor | Int64Tensor): t is Int64Tensor {
+  return t.data instanceof BigInt64Array;
+}
+
+/** The network's parameters and buffers in PyTorch's state-dict order: layer by layer (by the
+ * indices in their names, "3.weight", "1.0.bias"), a layer's parameters before its buffers. */
+function stateOf(net: Sequential): StateEntry[] {
+  const path = (name: string) => name.split(".").slice(0, -1).map(Number);
+  const order = (a: StateEntry, b: StateEntry) => {
+    const p = path(a.name), q = path(b.name);
+    for (let k = 0; k < Math.min(p.length, q.length); k++) if (p[k] !== q[k]) return p[k] - q[k];
+    return p.length - q.length;
+  };
+  // sort is stable: within a layer, the parameters keep their place before the buffers
+  return [...net.params(), ...net.buffers()].map(({ name, value }) => ({ name, value }))
+    .sort(order);
+}
+
 /**
- * Loads a checkpoint's weights into a network of the same architecture. Everything is checked
- * first (the file's structure and checksum, that its tensors are exactly the network's
- * parameters with the same shapes, that every value is finite); only then are the values
+ * Loads a checkpoint's weights (and buffers, as batch norm's running statistics) into a network
+ * of the same architecture. Everything is checked first (the file's structure and checksum,
+ * that its tensors are exactly the network's parameters and buffers with the same shapes and
+ * kinds, that every value is finite and every count non-negative); only then are the values
  * copied, so on any error the network is left as it was.
  *
  * @param net The network to load into.
@@ -136,8 +169,10 @@ export function encodeCheckpoint(net: Sequential, info: CheckpointInfo): Uint8Ar
  * @param name What to call the file in error messages.
  * @returns The file's metadata.
  * @throws {RangeError} If the file is truncated or corrupted (see {@link decodeSafetensors}; a
- *   file with convprop metadata must carry its checksum), a parameter is missing or extra, a
- *   shape differs, a value is NaN or infinite, or a float64 value does not fit a float32 model.
+ *   file with convprop metadata must carry its checksum), a parameter or buffer is missing or
+ *   extra, a shape differs, an int64 tensor stands where a float one belongs or the other way
+ *   round, a value is NaN or infinite, a count is negative, or a float64 value does not fit a
+ *   float32 model.
  *
  * @example A checkpoint of another architecture is refused, and nothing changes
  * ```ts
@@ -176,12 +211,13 @@ function decodeCheckpoint(bytes: Uint8Array, name: string): SafetensorsFile {
   return file;
 }
 
-/** Checks every tensor against the network's parameters, then copies them all. */
+/** Checks every tensor against the network's parameters and buffers, then copies them all. */
 function loadTensors(fn: string, net: Sequential, file: SafetensorsFile, name: string): void {
-  const params = net.params();
-  const wanted = new Set(params.map((p) => p.name));
-  const missing = params.filter((p) => !file.tensors.has(p.name)).map((p) => p.name);
-  const extra = [...file.tensors.keys()].filter((k) => !wanted.has(k));
+  const state = stateOf(net);
+  const inFile = (key: string) => file.tensors.get(key) ?? file.int64.get(key);
+  const wanted = new Set(state.map((p) => p.name));
+  const missing = state.filter((p) => inFile(p.name) === undefined).map((p) => p.name);
+  const extra = [...file.tensors.keys(), ...file.int64.keys()].filter((k) => !wanted.has(k));
   if (missing.length || extra.length) {
     throw new RangeError(
       `${fn}: ${name} does not fit the model: ` +
@@ -191,8 +227,8 @@ function loadTensors(fn: string, net: Sequential, file: SafetensorsFile, name: s
         ].filter(Boolean).join("; "),
     );
   }
-  for (const p of params) {
-    const t = file.tensors.get(p.name)!;
+  for (const p of state) {
+    const t = inFile(p.name)!;
     const same = t.shape.length === p.value.shape.length &&
       t.shape.every((s, i) => s === p.value.shape[i]);
     if (!same) {
@@ -201,6 +237,24 @@ function loadTensors(fn: string, net: Sequential, file: SafetensorsFile, name: s
           t.shape.join(",")
         }] in the file but [${p.value.shape.join(",")}] in the model`,
       );
+    }
+    if (isInt64(p.value) !== isInt64(t)) {
+      throw new RangeError(
+        `${fn}: ${name} does not fit the model: "${p.name}" is ${
+          isInt64(t) ? "an int64 (I64)" : "a float"
+        } tensor in the file but ${isInt64(p.value) ? "an int64 count" : "a float tensor"} ` +
+          `in the model`,
+      );
+    }
+    if (isInt64(t)) {
+      const bad = t.data.findIndex((v) => v < 0n);
+      if (bad >= 0) {
+        throw new RangeError(
+          `${fn}: ${name}: "${p.name}" holds ${t.data[bad]} at index ${bad}: a count cannot be ` +
+            `negative: corrupted`,
+        );
+      }
+      continue;
     }
     const bad = t.data.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) {
@@ -219,14 +273,17 @@ function loadTensors(fn: string, net: Sequential, file: SafetensorsFile, name: s
       }
     }
   }
-  for (const p of params) p.value.data.set(file.tensors.get(p.name)!.data);
+  for (const p of state) {
+    if (isInt64(p.value)) p.value.data.set(file.int64.get(p.name)!.data);
+    else p.value.data.set(file.tensors.get(p.name)!.data);
+  }
 }
 
 /**
  * Rebuilds a network from a checkpoint alone: the layer list and normalisation from its
  * metadata, then the weights (checked as {@link loadCheckpoint} checks them). The file's tensors
- * must be exactly the parameters its layer list asks for, shape for shape, which is checked
- * before the network is built; the network is float64 when the file holds float64 weights.
+ * must be exactly the parameters and buffers its layer list asks for, shape for shape, which is
+ * checked before the network is built; the network is float64 when the file holds float64 weights.
  *
  * @param bytes The checkpoint file.
  * @param name What to call the file in error messages.
@@ -290,9 +347,10 @@ export function restoreCheckpoint(
   // anything is built: a small file must not make a huge network
   const shapes = specShapes(spec as LayerSpec[]);
   if (shapes !== null) {
-    const names = shapes.map((p) => p.name), inFile = [...file.tensors.keys()];
+    const names = shapes.map((p) => p.name);
+    const inFile = [...file.tensors.keys(), ...file.int64.keys()];
     for (const p of shapes) {
-      const t = file.tensors.get(p.name);
+      const t = file.tensors.get(p.name) ?? file.int64.get(p.name);
       if (t === undefined || t.shape.join() !== p.shape.join()) {
         throw new RangeError(
           `${fn}: ${name}: its layer list asks for "${p.name}" [${p.shape.join(",")}] but the ` +

@@ -4,6 +4,8 @@
  * (`{"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ...}`, plus an
  * optional `"__metadata__"` map of strings), then the raw little-endian elements, back to back.
  * Encoded and decoded from bytes, so it runs anywhere; writing the file is the caller's business.
+ * The element types are F32, F64 and I64 (int64, as PyTorch stores a count such as batch
+ * normalisation's `num_batches_tracked`: a scalar, shape []), each little-endian.
  *
  * Decoding checks everything the format allows to check (the reference implementation's rules:
  * the offsets tile the data exactly, each tensor's byte length matches its shape and dtype) and,
@@ -14,15 +16,19 @@
  * @module
  */
 
-import type { FloatArray, Tensor } from "../tensor.ts";
+import type { FloatArray, Int64Tensor, Tensor } from "../tensor.ts";
 
-/** The element types convprop reads and writes: float32 ("F32") and float64 ("F64"). */
-export type SafetensorsDtype = "F32" | "F64";
+/** The element types convprop reads and writes: float32 ("F32"), float64 ("F64"), and int64
+ * ("I64", PyTorch's `torch.int64`, which a count such as `num_batches_tracked` is). */
+export type SafetensorsDtype = "F32" | "F64" | "I64";
 
 /** A decoded safetensors file. */
 export interface SafetensorsFile {
-  /** The tensors by name, in the order of their data in the file. */
+  /** The float tensors (F32, F64) by name, in the order of their data in the file. */
   readonly tensors: Map<string, Tensor>;
+  /** The int64 tensors (I64, BigInt64Array data, every value exact) by name, in the order of
+   * their data in the file; empty for a file of floats only. A name is in one map or the other. */
+  readonly int64: Map<string, Int64Tensor>;
   /** The `__metadata__` strings (empty when absent). */
   readonly metadata: Record<string, string>;
 }
@@ -97,7 +103,8 @@ function hex8(n: number): string {
 
 /**
  * Encodes tensors as a safetensors file. Float32Array data is written as F32, Float64Array as
- * F64, little-endian on every platform; the header is padded with spaces to a multiple of 8 bytes
+ * F64 and BigInt64Array as I64 (exactly: every int64 value is a bigint, so none is rounded),
+ * little-endian on every platform; the header is padded with spaces to a multiple of 8 bytes
  * (as the reference implementation does) so the data starts aligned.
  *
  * @param tensors The tensors by name, written in this order (a Map, or a plain object).
@@ -120,9 +127,19 @@ function hex8(n: number): string {
  * assertEquals(file.tensors.get("w"), w);
  * assertEquals(file.metadata.format, "pt");
  * ```
+ *
+ * @example An int64 scalar, as PyTorch's num_batches_tracked: exact, the full range
+ * ```ts
+ * import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
+ * import { assertEquals } from "@std/assert";
+ * const count = { shape: [], data: new BigInt64Array([2n ** 63n - 1n]) };
+ * const file = decodeSafetensors(encodeSafetensors({ "1.num_batches_tracked": count }));
+ * assertEquals(file.int64.get("1.num_batches_tracked"), count);
+ * assertEquals(file.tensors.size, 0); // the float tensors are elsewhere
+ * ```
  */
 export function encodeSafetensors(
-  tensors: Map<string, Tensor> | Record<string, Tensor>,
+  tensors: Map<string, Tensor | Int64Tensor> | Record<string, Tensor | Int64Tensor>,
   opts: EncodeSafetensorsOptions = {},
 ): Uint8Array {
   const fn = "encodeSafetensors";
@@ -139,8 +156,12 @@ export function encodeSafetensors(
     let dtype: SafetensorsDtype;
     if (t.data instanceof Float32Array) dtype = "F32";
     else if (t.data instanceof Float64Array) dtype = "F64";
+    else if (t.data instanceof BigInt64Array) dtype = "I64";
     else {
-      throw new TypeError(`${fn}: tensor "${name}" must hold a Float32Array or Float64Array`);
+      throw new TypeError(
+        `${fn}: tensor "${name}" must hold a Float32Array or Float64Array (F32, F64), or a ` +
+          `BigInt64Array (I64)`,
+      );
     }
     const size = t.shape.reduce((a, b) => a * b, 1);
     if (t.shape.some((s) => !Number.isInteger(s) || s < 0) || size !== t.data.length) {
@@ -158,6 +179,8 @@ export function encodeSafetensors(
   for (const [, t] of entries) {
     if (t.data instanceof Float32Array) {
       for (let i = 0; i < t.data.length; i++, o += 4) view.setFloat32(o, t.data[i], true);
+    } else if (t.data instanceof BigInt64Array) {
+      for (let i = 0; i < t.data.length; i++, o += 8) view.setBigInt64(o, t.data[i], true);
     } else {
       for (let i = 0; i < t.data.length; i++, o += 8) view.setFloat64(o, t.data[i], true);
     }
@@ -221,16 +244,17 @@ function duplicateKey(text: string): string | null {
 }
 
 /**
- * Decodes a safetensors file holding F32 and F64 tensors, checking its structure and (when the
+ * Decodes a safetensors file holding F32, F64 and I64 tensors, checking its structure and (when the
  * metadata has one, or always with `requireChecksum`) the CRC-32 of its header and data. The
  * tensors are copies: the bytes may be reused.
  *
  * @param bytes The whole file.
  * @param opts The file's name for error messages; whether the checksum is required.
- * @returns The tensors by name (Float32Array for F32, Float64Array for F64) and the metadata.
+ * @returns The float tensors by name (Float32Array for F32, Float64Array for F64), the int64
+ *   ones (BigInt64Array for I64, every value exact) and the metadata.
  * @throws {TypeError} If `bytes` is not a Uint8Array.
  * @throws {RangeError} If the file is truncated (shorter than its header length, its header, or
- *   its data), its header is not UTF-8 JSON of the safetensors form, a dtype is not F32 or F64, a
+ *   its data), its header is not UTF-8 JSON of the safetensors form, a dtype is not F32, F64 or I64, a
  *   tensor's byte range does not match its shape, the ranges do not tile the data exactly, bytes
  *   follow the data, a key appears twice in one object, or the CRC-32 differs from the one
  *   recorded (or is missing but required).
@@ -315,9 +339,9 @@ export function decodeSafetensors(
     const what = `${where}: tensor "${tname}"`;
     if (!isObject(entry)) throw new RangeError(`${what} is not described by an object`);
     const { dtype, shape, data_offsets: offs } = entry;
-    if (dtype !== "F32" && dtype !== "F64") {
+    if (dtype !== "F32" && dtype !== "F64" && dtype !== "I64") {
       throw new RangeError(
-        `${what} has dtype ${JSON.stringify(dtype)}; convprop reads F32 and F64`,
+        `${what} has dtype ${JSON.stringify(dtype)}; convprop reads F32, F64 and I64`,
       );
     }
     if (
@@ -386,9 +410,15 @@ export function decodeSafetensors(
   }
   const dataView = new DataView(data.buffer, data.byteOffset, data.byteLength);
   specs.sort((a, b) => a.begin - b.begin);
-  const tensors = new Map<string, Tensor>();
+  const tensors = new Map<string, Tensor>(), int64 = new Map<string, Int64Tensor>();
   for (const s of specs) {
     const count = s.shape.reduce((a, b) => a * b, 1);
+    if (s.dtype === "I64") {
+      const ints = new BigInt64Array(count);
+      for (let i = 0; i < count; i++) ints[i] = dataView.getBigInt64(s.begin + 8 * i, true);
+      int64.set(s.name, { shape: s.shape, data: ints });
+      continue;
+    }
     let arr: FloatArray;
     if (s.dtype === "F32") {
       arr = new Float32Array(count);
@@ -399,5 +429,5 @@ export function decodeSafetensors(
     }
     tensors.set(s.name, { shape: s.shape, data: arr });
   }
-  return { tensors, metadata };
+  return { tensors, int64, metadata };
 }

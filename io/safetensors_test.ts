@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { crc32, decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Int64Tensor, Tensor } from "../tensor.ts";
 
 function bitsEqual(a: Tensor, b: Tensor): boolean {
   if (a.data.constructor !== b.data.constructor || a.shape.join() !== b.shape.join()) return false;
@@ -205,5 +205,71 @@ Deno.test("encodeSafetensors refuses what it cannot write", () => {
     () => encodeSafetensors({}, { metadata: { n: 1 as unknown as string } }),
     TypeError,
     'metadata "n" must be a string',
+  );
+});
+
+Deno.test("I64: int64 tensors round trip exactly, the full range, beside floats, in data order", () => {
+  const big = new BigInt64Array([-(2n ** 63n), 2n ** 63n - 1n, 0n, -1n, 2n ** 53n + 1n, 7n]);
+  const tensors = new Map<string, Tensor | Int64Tensor>([
+    ["w", { shape: [2], data: new Float32Array([1.5, -2]) }],
+    ["0.num_batches_tracked", { shape: [], data: new BigInt64Array([12345n]) }],
+    ["ints", { shape: [2, 3], data: big }],
+    ["v", { shape: [1], data: new Float64Array([Math.E]) }],
+  ]);
+  const bytes = encodeSafetensors(tensors);
+  const file = decodeSafetensors(bytes, { requireChecksum: true });
+  assertEquals([...file.tensors.keys()], ["w", "v"]);
+  assertEquals([...file.int64.keys()], ["0.num_batches_tracked", "ints"]);
+  assertEquals(file.int64.get("ints"), { shape: [2, 3], data: big });
+  assertEquals(file.int64.get("0.num_batches_tracked")!.shape, []);
+  assertEquals(file.int64.get("0.num_batches_tracked")!.data[0], 12345n);
+  assert(bitsEqual(file.tensors.get("v")!, tensors.get("v") as Tensor));
+  // the layout: dtype "I64", 8 bytes per value, little-endian two's complement
+  const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  assertEquals(header["0.num_batches_tracked"], { dtype: "I64", shape: [], data_offsets: [8, 16] });
+  assertEquals(Array.from(bytes.subarray(8 + n + 8, 8 + n + 16)), [0x39, 0x30, 0, 0, 0, 0, 0, 0]);
+  assertEquals(Array.from(bytes.subarray(8 + n + 16, 8 + n + 24)), [0, 0, 0, 0, 0, 0, 0, 0x80]);
+  assertEquals(encodeSafetensors(tensors), bytes); // deterministic
+});
+
+Deno.test("I64: a foreign file decodes; a wrong byte length, another integer type or array is refused", () => {
+  // as PyTorch's safetensors writer stores a BatchNorm2d's count: no metadata, no padding
+  const foreign = handMade({ n: { dtype: "I64", shape: [], data_offsets: [0, 8] } }, [
+    3,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  ]);
+  assertEquals(decodeSafetensors(foreign).int64.get("n")!.data[0], 3n);
+  assertThrows(
+    () =>
+      decodeSafetensors(
+        handMade({ n: { dtype: "I64", shape: [], data_offsets: [0, 4] } }, [3, 0, 0, 0]),
+      ),
+    RangeError,
+    "shape [] I64 needs 8 bytes",
+  );
+  assertThrows(
+    () =>
+      decodeSafetensors(
+        handMade({ n: { dtype: "I32", shape: [], data_offsets: [0, 4] } }, [3, 0, 0, 0]),
+      ),
+    RangeError,
+    "convprop reads F32, F64 and I64",
+  );
+  assertThrows(
+    () => encodeSafetensors({ n: { shape: [2], data: new BigInt64Array(1) } }),
+    RangeError,
+    "has 1 elements but shape [2]",
+  );
+  assertThrows(
+    () => encodeSafetensors({ n: { shape: [], data: new BigUint64Array(1) as never } }),
+    TypeError,
+    "BigInt64Array (I64)",
   );
 });

@@ -10,6 +10,7 @@ import {
   checkTensor,
   describe,
   fmtShape,
+  overlaps,
   pairOption,
 } from "../_validate.ts";
 import { type Im2colGeometry, outputSize } from "../kernels/im2col.ts";
@@ -18,6 +19,9 @@ import type {
   AvgPoolCache,
   AvgPoolForwardOptions,
   AvgPoolGeometry,
+  BatchNormCache,
+  BatchNormForwardOptions,
+  BatchNormGeometry,
   ConvCache,
   ConvForwardOptions,
   ConvGeometry,
@@ -54,6 +58,8 @@ const OPTIONS: Readonly<Record<string, readonly string[]>> = {
     "workspace",
   ],
   convTransposeBackward: ["inputGradient", "workspace"],
+  batchNormForward: ["training", "runningMean", "runningVar", "eps", "momentum", "workspace"],
+  batchNormBackward: ["inputGradient", "workspace"],
 };
 
 /** The buffer options of convprop 0.1, which a workspace replaced. */
@@ -609,4 +615,118 @@ export function convTransposeBackwardArgs<T extends FloatArray>(
   const g = cache.geometry;
   checkDy(fn, dy, cache.x, [g.N, g.D, g.Ho, g.Wo], "y");
   return g;
+}
+
+/** A batch normalisation's checked arguments: its sizes, options with their defaults, and the
+ * running statistics. */
+export interface BatchNormArgs<T extends FloatArray = FloatArray> extends BatchNormGeometry {
+  /** Batch statistics (true) or the running ones (false). */
+  readonly training: boolean;
+  /** ε > 0. */
+  readonly eps: number;
+  /** The running averages' weight of the new batch, in [0, 1]. */
+  readonly momentum: number;
+  /** The running mean [C]. */
+  readonly runningMean: Tensor<T>;
+  /** The running variance [C]. */
+  readonly runningVar: Tensor<T>;
+}
+
+/** Checks a batch normalisation's arguments, all of them before anything is written (the
+ * running statistics are updated in place only after); returns its sizes and options. */
+export function batchNormArgs<T extends FloatArray>(
+  fn: string,
+  x: Tensor<T>,
+  gamma: Tensor<T>,
+  beta: Tensor<T>,
+  opts: BatchNormForwardOptions<T>,
+): BatchNormArgs<T> {
+  if (typeof opts !== "object" || opts === null) {
+    throw new TypeError(
+      `${fn}: opts must be an object, as { training: true, runningMean, runningVar }; got ` +
+        describe(opts),
+    );
+  }
+  checkOptions(fn, opts);
+  if (typeof opts.training !== "boolean") {
+    throw new TypeError(
+      `${fn}: opts.training is required: true (normalise with the batch's statistics and ` +
+        `update the running ones) or false (normalise with the running statistics)`,
+    );
+  }
+  checkTensor(fn, "x", x);
+  const rank = x.shape.length;
+  if (rank !== 2 && rank !== 4) {
+    throw new RangeError(
+      `${fn}: x must be [N, C, H, W] or [N, C], got ${rank} dimensions (x ${fmtShape(x.shape)})`,
+    );
+  }
+  const [N, C] = x.shape, S = rank === 4 ? x.shape[2] * x.shape[3] : 1;
+  const vectors = { gamma, beta, runningMean: opts.runningMean, runningVar: opts.runningVar };
+  for (const [name, t] of Object.entries(vectors)) {
+    const arg = name.startsWith("running") ? `opts.${name}` : name;
+    checkTensor(fn, arg, t);
+    if (t.shape.length !== 1 || t.shape[0] !== C) {
+      throw new RangeError(
+        `${fn}: ${arg} must be [C] = [${C}], one entry per channel of x, got ${
+          fmtShape(t.shape)
+        } (x ${fmtShape(x.shape)})`,
+      );
+    }
+    checkSameType(fn, "x", x, arg, t);
+  }
+  const eps = opts.eps ?? 1e-5, momentum = opts.momentum ?? 0.1;
+  for (const [name, v] of [["eps", eps], ["momentum", momentum]] as const) {
+    if (typeof v !== "number") {
+      throw new TypeError(`${fn}: opts.${name} must be a number, got ${describe(v)}`);
+    }
+  }
+  if (!(eps > 0) || !Number.isFinite(eps)) {
+    throw new RangeError(`${fn}: opts.eps must be a positive finite number, got ${eps}`);
+  }
+  if (!(momentum >= 0 && momentum <= 1)) {
+    throw new RangeError(`${fn}: opts.momentum must be in [0, 1], got ${momentum}`);
+  }
+  const M = N * S;
+  if (opts.training && M < 2) {
+    throw new RangeError(
+      `${fn}: training needs more than 1 value per channel to estimate a variance, but x ` +
+        `${fmtShape(x.shape)} has ${M} (N·H·W); use training: false (the running statistics)`,
+    );
+  }
+  const { runningMean, runningVar, training } = opts;
+  if (training) {
+    // written in place after y is computed: they must not share memory with what is read, or
+    // with each other
+    const pairs: [string, FloatArray, string, FloatArray][] = [
+      ["runningMean", runningMean.data, "runningVar", runningVar.data],
+    ];
+    for (const [name, a] of [["runningMean", runningMean.data], ["runningVar", runningVar.data]]) {
+      for (const [other, b] of [["x", x.data], ["gamma", gamma.data], ["beta", beta.data]]) {
+        pairs.push([name as string, a as FloatArray, other as string, b as FloatArray]);
+      }
+    }
+    for (const [name, a, other, b] of pairs) {
+      if (overlaps(a, b)) {
+        throw new RangeError(
+          `${fn}: opts.${name} shares memory with ${other}; the running statistics are ` +
+            `updated in place, so pass separate arrays`,
+        );
+      }
+    }
+  }
+  return { N, C, S, M, training, eps, momentum, runningMean, runningVar };
+}
+
+/** Checks a batch normalisation's backward arguments; returns the forward pass's sizes. */
+export function batchNormBackwardArgs<T extends FloatArray>(
+  fn: string,
+  dy: Tensor<T>,
+  cache: BatchNormCache<T>,
+  opts: object | undefined,
+): BatchNormGeometry {
+  checkCache(fn, cache, "batchNormForward", "batchNorm");
+  checkOptions(fn, opts);
+  checkDy(fn, dy, cache.x, cache.x.shape, "x");
+  return cache.geometry;
 }

@@ -1,12 +1,13 @@
 /**
  * The shape every layer class shares, so networks can be composed from them: forward keeps
  * what backward needs, backward returns the gradient with respect to the input and leaves the
- * parameter gradients in `params()`.
+ * parameter gradients in `params()`. A layer may also have buffers (`buffers()`): state that is
+ * saved with the model but not trained, as batch normalisation's running statistics.
  *
  * @module
  */
 
-import type { FloatArray, Tensor } from "../tensor.ts";
+import type { FloatArray, Int64Tensor, Tensor } from "../tensor.ts";
 import { zerosLike } from "../_validate.ts";
 
 /** A trainable array and its gradient, which `backward` overwrites (it does not accumulate). */
@@ -46,6 +47,24 @@ export interface Layer {
   backwardParams?(dy: Tensor): void;
   /** The trainable parameters (empty for ReLU and pooling). */
   params(): Param[];
+  /**
+   * Optional: the layer's buffers, state that belongs to the model but is not trained (no
+   * gradient; optimisers never see it), as PyTorch's `register_buffer`: batch normalisation's
+   * running statistics. Checkpoints save and load them next to the parameters.
+   */
+  buffers?(): LayerBuffer[];
+}
+
+/**
+ * A named tensor of a layer's state that is not trained: a float tensor (a running mean) or an
+ * int64 one (a count, as PyTorch's `num_batches_tracked`). The layer updates `value.data` in
+ * place; a checkpoint loads into it.
+ */
+export interface LayerBuffer {
+  /** A name unique within its layer, as PyTorch names it: `"running_mean"`. */
+  readonly name: string;
+  /** The values. */
+  readonly value: Tensor | Int64Tensor;
 }
 
 /**

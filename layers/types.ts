@@ -377,3 +377,87 @@ export type AvgPoolForwardResult<T extends FloatArray = FloatArray> = ForwardRes
   T,
   AvgPoolCache<T>
 >;
+
+/** The sizes of a batch normalisation, checked: x [N, C, H, W], or [N, C] (then S = 1). */
+export interface BatchNormGeometry {
+  /** Batch. */
+  readonly N: number;
+  /** Channels (features). */
+  readonly C: number;
+  /** Values of one channel in one sample: H·W, or 1 for x [N, C]. */
+  readonly S: number;
+  /** Values of one channel in the batch, M = N·S: the statistics are taken over them. */
+  readonly M: number;
+}
+
+/** Options of `batchNormForward`. `training`, `runningMean` and `runningVar` are required. */
+export interface BatchNormForwardOptions<T extends FloatArray = FloatArray> extends ForwardOptions {
+  /** true: normalise with the batch's mean and (biased) variance and update the running
+   * statistics; false (evaluation): normalise with the running statistics, which are left as
+   * they are. (A backward pass may follow either.) */
+  training: boolean;
+  /** The running mean [C], x's array type; updated in place when training. */
+  runningMean: Tensor<T>;
+  /** The running variance [C] (unbiased, as PyTorch keeps it), x's array type; updated in place
+   * when training. */
+  runningVar: Tensor<T>;
+  /** ε > 0, added to the variance before the square root; default 1e-5. */
+  eps?: number;
+  /** The running averages' weight of the new batch, in [0, 1]; default 0.1 (PyTorch's). */
+  momentum?: number;
+}
+
+/** What `batchNormBackward` needs from the forward pass. Treat it as opaque. */
+export interface BatchNormCache<T extends FloatArray = FloatArray> {
+  /** What made it. */
+  readonly kind: "batchNorm";
+  /** The input [N, C, H, W] or [N, C]. */
+  readonly x: Tensor<T>;
+  /** The scale γ [C]. */
+  readonly gamma: Tensor<T>;
+  /** Whether the forward pass normalised with the batch's statistics (then they depend on x,
+   * and so does the backward pass) or with the running ones (constants). */
+  readonly training: boolean;
+  /** μ [C], float64: the batch's mean (training) or a copy of the running mean. */
+  readonly mean: Float64Array;
+  /** σ² [C], float64: the batch's biased variance (training) or a copy of the running one. */
+  readonly variance: Float64Array;
+  /** ε. */
+  readonly eps: number;
+  /** The sizes. */
+  readonly geometry: BatchNormGeometry;
+}
+
+/** The result of `batchNormForward`: y (x's shape) and the cache. */
+export type BatchNormForwardResult<T extends FloatArray = FloatArray> = ForwardResult<
+  T,
+  BatchNormCache<T>
+>;
+
+/** The gradients of a batch normalisation: with respect to its input, γ and β. */
+export interface BatchNormGradients<T extends FloatArray = FloatArray> {
+  /** dL/dx, x's shape. */
+  readonly dx: Tensor<T>;
+  /** dL/dγ [C]. */
+  readonly dgamma: Tensor<T>;
+  /** dL/dβ [C]. */
+  readonly dbeta: Tensor<T>;
+}
+
+/** The gradients of a batch normalisation with `inputGradient: false`: γ's and β's only. */
+export interface BatchNormParamGradients<T extends FloatArray = FloatArray> {
+  /** Not computed. */
+  readonly dx: null;
+  /** dL/dγ [C]. */
+  readonly dgamma: Tensor<T>;
+  /** dL/dβ [C]. */
+  readonly dbeta: Tensor<T>;
+}
+
+/** What `batchNormBackward` returns with options O: dx null when O has `inputGradient: false`,
+ * and either when O's `inputGradient` is a boolean that may be false. */
+export type BatchNormBackwardResult<T extends FloatArray, O> = O extends { inputGradient: false }
+  ? BatchNormParamGradients<T>
+  : false extends ("inputGradient" extends keyof O ? O["inputGradient" & keyof O] : undefined)
+    ? BatchNormGradients<T> | BatchNormParamGradients<T>
+  : BatchNormGradients<T>;

@@ -6,6 +6,10 @@
  * Initialisation: convolution and fully connected weights are He-normal, N(0, 2/fan_in) (the
  * right variance for ReLU networks; docs/training.md derives it), biases zero, all drawn in layer
  * order from one seeded `mulberry32` stream: the same seed gives the same network bit for bit.
+ * Batch normalisation starts as PyTorch's does (γ = 1, β = 0, running mean 0 and variance 1) and
+ * draws nothing. "batchnorm2d" normalises images [N, C, H, W] (after a convolution), "batchnorm1d"
+ * features [N, C] (after a fully connected layer): two types, as PyTorch's two modules, so a
+ * layer list says which without knowing the shapes that will flow through it.
  *
  * @module
  */
@@ -19,6 +23,7 @@ import { AvgPool2D, GlobalAvgPool2D } from "../layers/avg_pool_layer.ts";
 import { ReLU } from "../layers/relu_layer.ts";
 import { Flatten } from "../layers/flatten.ts";
 import { Dropout } from "../layers/dropout.ts";
+import { BatchNorm1D, BatchNorm2D } from "../layers/batch_norm_layer.ts";
 import { mulberry32, type Rng } from "../random.ts";
 import { Sequential } from "./sequential.ts";
 
@@ -79,7 +84,11 @@ export type LayerSpec =
     groups?: number;
     /** Default true. */
     bias?: boolean;
-  };
+  }
+  /** Batch normalisation of images [N, C, H, W] (BatchNorm2D; PyTorch's nn.BatchNorm2d). */
+  | { type: "batchnorm2d"; features: number; eps?: number; momentum?: number }
+  /** Batch normalisation of features [N, C] (BatchNorm1D; PyTorch's nn.BatchNorm1d). */
+  | { type: "batchnorm1d"; features: number; eps?: number; momentum?: number };
 
 /** Options of {@link buildNetwork} and the model builders. */
 export interface BuildOptions {
@@ -175,10 +184,15 @@ export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}
           dtype,
           rng,
         });
+      case "batchnorm2d":
+      case "batchnorm1d": {
+        const opts = { features: s.features, eps: s.eps, momentum: s.momentum, dtype };
+        return s.type === "batchnorm2d" ? new BatchNorm2D(opts) : new BatchNorm1D(opts);
+      }
       default:
         throw new RangeError(
           `buildNetwork: spec[${i}] has unknown type ${JSON.stringify(s?.type)} (conv, relu, ` +
-            `maxpool, flatten, fc, dropout, convTranspose, avgpool, globalavgpool)`,
+            `maxpool, flatten, fc, dropout, convTranspose, avgpool, globalavgpool, batchnorm2d, batchnorm1d)`,
         );
     }
   });
@@ -186,12 +200,15 @@ export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}
 }
 
 /**
- * The parameters {@link buildNetwork} would give a layer list, by name and shape, without making
- * them: what a checkpoint's tensors must be before anything as large is allocated.
+ * The parameters and buffers {@link buildNetwork} would give a layer list, by name and shape,
+ * without making them: what a checkpoint's tensors must be before anything as large is
+ * allocated.
  *
  * @param spec The layers, input first.
- * @returns One `{ name, shape }` per parameter, in order (`"<index>.weight"`, `"<index>.bias"`),
- *   or null when a layer's sizes are not positive integers (`buildNetwork` then says why).
+ * @returns One `{ name, shape }` per parameter and buffer, in PyTorch's state-dict order
+ *   (`"<index>.weight"`, `"<index>.bias"`, then a batch norm's `"<index>.running_mean"`,
+ *   `"<index>.running_var"` and `"<index>.num_batches_tracked"`, shape []), or null when a
+ *   layer's sizes are not positive integers (`buildNetwork` then says why).
  *   Layers without parameters (ReLU, pooling, flatten, dropout) have none but count in the
  *   indices, as in PyTorch's `nn.Sequential`.
  *
@@ -208,6 +225,14 @@ export function buildNetwork(spec: readonly LayerSpec[], opts: BuildOptions = {}
  *   { type: "fc", inFeatures: 4, outFeatures: 10 },
  * ]);
  * assertEquals(head?.map((p) => p.name), ["2.weight", "2.bias"]);
+ * const bn = specShapes([{ type: "batchnorm2d", features: 4 }]);
+ * assertEquals(bn?.map((p) => `${p.name} [${p.shape}]`), [
+ *   "0.weight [4]",
+ *   "0.bias [4]",
+ *   "0.running_mean [4]",
+ *   "0.running_var [4]",
+ *   "0.num_batches_tracked []", // an int64 scalar, as PyTorch stores it
+ * ]);
  * ```
  */
 export function specShapes(
@@ -233,6 +258,12 @@ export function specShapes(
       if (!sizes(s.inFeatures, s.outFeatures)) return null;
       out.push({ name: `${i}.weight`, shape: [s.outFeatures, s.inFeatures] });
       out.push({ name: `${i}.bias`, shape: [s.outFeatures] });
+    } else if (s?.type === "batchnorm2d" || s?.type === "batchnorm1d") {
+      if (!sizes(s.features)) return null;
+      for (const name of ["weight", "bias", "running_mean", "running_var"]) {
+        out.push({ name: `${i}.${name}`, shape: [s.features] });
+      }
+      out.push({ name: `${i}.num_batches_tracked`, shape: [] });
     }
   }
   return out;

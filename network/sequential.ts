@@ -6,11 +6,16 @@
  */
 
 import type { Tensor } from "../tensor.ts";
-import type { Layer, Param } from "../layers/layer.ts";
+import type { Layer, LayerBuffer, Param } from "../layers/layer.ts";
 import { softmax } from "../layers/softmax_cross_entropy.ts";
 
 // PyTorch's parameter names, so a checkpoint's keys are those of the same nn.Sequential.
-const TORCH_NAMES: Readonly<Record<string, string>> = { w: "weight", b: "bias" };
+const TORCH_NAMES: Readonly<Record<string, string>> = {
+  w: "weight",
+  b: "bias",
+  gamma: "weight",
+  beta: "bias",
+};
 
 /** A layer that behaves differently in training and evaluation (as {@link Dropout} does). */
 interface ModeLayer extends Layer {
@@ -23,7 +28,8 @@ function hasMode(layer: Layer): layer is ModeLayer {
 
 /**
  * Layers composed in sequence. Parameters are named as PyTorch's `nn.Sequential` names them:
- * `"<index>.weight"` and `"<index>.bias"`.
+ * `"<index>.weight"` and `"<index>.bias"`; buffers (batch norm's running statistics) as
+ * `"<index>.running_mean"` and so on ({@link Sequential.buffers}).
  *
  * @example A two-layer classifier: forward, backward, gradients, probabilities
  * ```ts
@@ -95,7 +101,8 @@ export class Sequential implements Layer {
   }
 
   /**
-   * Switches to training mode (the default): layers such as dropout behave stochastically.
+   * Switches to training mode (the default): layers such as dropout behave stochastically, and
+   * batch normalisation uses each batch's statistics (and updates its running ones).
    *
    * @returns This network.
    */
@@ -104,7 +111,8 @@ export class Sequential implements Layer {
   }
 
   /**
-   * Switches to evaluation mode: layers such as dropout become deterministic.
+   * Switches to evaluation mode: layers such as dropout become deterministic, and batch
+   * normalisation uses its running statistics (and leaves them unchanged).
    *
    * @returns This network.
    */
@@ -199,6 +207,40 @@ export class Sequential implements Layer {
       for (const p of l.params()) {
         out.push({ name: `${i}.${TORCH_NAMES[p.name] ?? p.name}`, value: p.value, grad: p.grad });
       }
+    }
+    return out;
+  }
+
+  /**
+   * Every layer's buffers (state that is saved but not trained, as batch normalisation's running
+   * statistics), input first, named `"<layer index>.<name>"` as PyTorch's state dict names
+   * them (`"1.running_mean"`). They share memory with the layers. Optimisers take
+   * {@link Sequential.params} and never see them.
+   *
+   * @returns The buffers (empty for a network without batch normalisation).
+   *
+   * @example
+   * ```ts
+   * import { Sequential } from "./sequential.ts";
+   * import { Conv2D } from "../layers/conv_layer.ts";
+   * import { BatchNorm2D } from "../layers/batch_norm_layer.ts";
+   * import { assertEquals } from "@std/assert";
+   * const net = new Sequential([
+   *   new Conv2D({ inChannels: 1, outChannels: 4, size: 3, bias: false }),
+   *   new BatchNorm2D({ features: 4 }),
+   * ]);
+   * assertEquals(net.params().map((p) => p.name), ["0.weight", "1.weight", "1.bias"]);
+   * assertEquals(net.buffers().map((b) => b.name), [
+   *   "1.running_mean",
+   *   "1.running_var",
+   *   "1.num_batches_tracked",
+   * ]);
+   * ```
+   */
+  buffers(): LayerBuffer[] {
+    const out: LayerBuffer[] = [];
+    for (const [i, l] of this.layers.entries()) {
+      for (const b of l.buffers?.() ?? []) out.push({ name: `${i}.${b.name}`, value: b.value });
     }
     return out;
   }

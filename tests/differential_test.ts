@@ -23,11 +23,16 @@
 //   absolute values is the sum of the absolute values of its products), and n counts every
 //   rounded addition and multiplication on the way to an output, as written at each check.
 //   u = 2⁻⁵³ for float64, 2⁻²⁴ for float32.
+// - batch normalisation, within the bound derived at its test (its sums are float64 on both
+//   backends; evaluation's dx bit for bit), and the fast path's two families of loops (rows and
+//   planes, for S = 1) bit for bit.
 
 import { assert } from "@std/assert";
 import {
   avgPoolBackward,
   avgPoolForward,
+  batchNormBackward,
+  batchNormForward,
   col2im,
   convBackward,
   convForward,
@@ -631,3 +636,167 @@ Deno.test("differential: transposed conv inside the fast backend: its kernels ag
     }
   }
 });
+
+// Batch normalisation. Both backends compute in float64 whatever x's type (JavaScript numbers)
+// and round each stored result once; they differ in the order of their sums (the fast one keeps
+// four accumulators per plane) and in how they group the final formulas (γ·((x − μ)/√(σ² + ε))
+// + β against (x − μ)·(γ/√(σ² + ε)) + β; the backward pass's two passes against four). With
+// u = 2⁻⁵³ and γ_k as above, per channel of M values, A = Σ|x|/M and V, μ the reference's
+// statistics:
+// - μ: M − 1 additions in some order and a division, so each backend is within γ_M·A of the
+//   exact mean and the two within 2γ_M·A;
+// - σ²: M squares of rounded differences, M − 1 additions of non-negative terms and a division,
+//   so each is within γ_{M+3} (relative) of Σ (x − μ̂)²/M = σ² + (μ̂ − μ)², and the two within
+//   Δv = 2γ_{M+4}·V + 2(γ_M·A)²;
+// - y = γ(x − μ)/√(v + ε) + β: Δμ moves it by |γ|·s·Δμ, Δv by |γ|·|x − μ|·s·Δv/(2(V + ε))
+//   (s = 1/√(V + ε); first order, the second is ~Δv² ≈ 1e-26), and each backend's six rounded
+//   operations on top by γ_6·(|γ|·|x − μ|·s + |β|);
+// - running mean and variance: the same expression on both, so only Δμ (times m) and Δv (times
+//   m·M/(M − 1)) and each side's γ_3 / γ_5 rounding of its terms;
+// - backward, both on one cache (so on the same μ and σ²): dβ = Σ dy within 2γ_{M−1}·Σ|dy|;
+//   dγ = Σ dy·x̂ within 2γ_{M+5}·Σ|dy·x̂| (x̂'s four roundings, the product, 1/√(σ² + ε)'s
+//   three); dx = k·(dy − mean(dy) − x̂·mean(dy·x̂)) within 2γ_{M+17}·|k|·Q, Q = |dy| +
+//   Σ|dy|/M + |x̂|·Σ|dy·x̂|/M (each of the three terms and the parenthesis is at most Q; the 17
+//   are the roundings outside the sums: x̂, the two means, the product with x̂, the two
+//   subtractions, k and 1/√(σ² + ε), each counted at its worst); in evaluation dx = k·dy is the
+//   same product on both, bit for bit.
+// float32 results are then rounded once more: two float64 numbers a, b round to float32 values
+// at most |a − b| + u₃₂/(1 − u₃₂)·(|fl(a)| + |fl(b)|) apart, u₃₂ = 2⁻²⁴.
+
+/** The rounding to the output type of two results fa, fb computed in float64. */
+function outRound(T: Ctor, fa: number, fb: number): number {
+  const u32 = 2 ** -24;
+  return T === Float32Array ? (u32 / (1 - u32)) * (Math.abs(fa) + Math.abs(fb)) : 0;
+}
+
+/** |fast − reference| ≤ bound, element by element. */
+function assertBound(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  bound: (i: number) => number,
+  what: string,
+): void {
+  assert(got.length === want.length, `${what}: length ${got.length} vs ${want.length}`);
+  for (let i = 0; i < got.length; i++) {
+    const err = Math.abs(got[i] - want[i]), tol = bound(i);
+    if (!(err <= tol)) {
+      throw new Error(`${what}: [${i}] fast ${got[i]}, reference ${want[i]}: |Δ| ${err} > ${tol}`);
+    }
+  }
+}
+
+const gam = (k: number) => (k * 2 ** -53) / (1 - k * 2 ** -53);
+
+for (const T of TYPES) {
+  Deno.test(`differential: batch norm forward and backward, fast vs reference (${T.name}, 1000 geometries)`, () => {
+    const rng = rngFor(T === Float64Array ? 110 : 111);
+    for (let i = 0; i < 1000; i++) {
+      const N = randInt(rng, 1, 4), C = randInt(rng, 1, 5);
+      const shape = i % 3 === 0 ? [N, C] : [N, C, randInt(rng, 1, 5), randInt(rng, 1, 5)];
+      const S = shape.length === 4 ? shape[2] * shape[3] : 1, M = N * S;
+      const training = M >= 2 && i % 4 !== 1;
+      const eps = [1e-5, 1e-3, 0.1][i % 3], momentum = rng();
+      const x = rand(rng, shape, T);
+      // every seventh: channels offset by up to ±100 (ill-conditioned: |x|/σ ≈ 100); every
+      // eleventh: a constant channel (σ² = 0)
+      for (let k = 0; k < x.data.length; k++) {
+        const c = Math.floor(k / S) % C;
+        if (i % 7 === 0) x.data[k] += 50 * (c - 2);
+        if (i % 11 === 0 && c === 0) x.data[k] = 0.375;
+      }
+      const gamma = rand(rng, [C], T), beta = rand(rng, [C], T), dy = rand(rng, shape, T);
+      const rm0 = rand(rng, [C], T), rv0 = rand(rng, [C], T).data.map((v) => 0.5 + Math.abs(v));
+      const stats = () => ({
+        runningMean: { shape: [C], data: rm0.data.slice() },
+        runningVar: { shape: [C], data: rv0.slice() as FloatArray },
+      });
+      const sr = stats(), sf = stats(), opts = { training, eps, momentum };
+      const label = `${T.name} x [${shape}] training ${training} eps ${eps}`;
+      const ref = on("reference", () => batchNormForward(x, gamma, beta, { ...opts, ...sr }));
+      const fast = on("fast", () => batchNormForward(x, gamma, beta, { ...opts, ...sf }));
+      const ch = (k: number) => Math.floor(k / S) % C;
+      const A = new Float64Array(C);
+      for (let k = 0; k < x.data.length; k++) A[ch(k)] += Math.abs(x.data[k]) / M;
+      const V = ref.cache.variance, mu = ref.cache.mean;
+      const dMu = (c: number) => training ? 2 * gam(M) * A[c] : 0;
+      const dV = (c: number) => training ? 2 * gam(M + 4) * V[c] + 2 * (gam(M) * A[c]) ** 2 : 0;
+      const s = (c: number) => 1 / Math.sqrt(V[c] + eps);
+      assertBound(fast.y.data, ref.y.data, (k) => {
+        const c = ch(k), g = Math.abs(gamma.data[c]), d = Math.abs(x.data[k] - mu[c]);
+        return g * s(c) * dMu(c) + g * d * s(c) * dV(c) / (2 * (V[c] + eps)) +
+          2 * gam(6) * (g * d * s(c) + Math.abs(beta.data[c])) +
+          outRound(T, fast.y.data[k], ref.y.data[k]);
+      }, `${label} y`);
+      const rmf = sf.runningMean.data, rmr = sr.runningMean.data;
+      const rvf = sf.runningVar.data, rvr = sr.runningVar.data;
+      assertBound(rmf, rmr, (c) =>
+        momentum * dMu(c) * (1 + gam(2)) +
+        2 * gam(3) * ((1 - momentum) * Math.abs(rm0.data[c]) + momentum * Math.abs(mu[c])) +
+        outRound(T, rmf[c], rmr[c]), `${label} running mean`);
+      const unb = M > 1 ? M / (M - 1) : 0;
+      assertBound(rvf, rvr, (c) =>
+        momentum * unb * dV(c) * (1 + gam(4)) +
+        2 * gam(5) * ((1 - momentum) * rv0[c] + momentum * unb * V[c]) +
+        outRound(T, rvf[c], rvr[c]), `${label} running var`);
+      if (!training) {
+        assertSame(rmf, rm0.data, `${label}: evaluation leaves the running mean`);
+        assertSame(rvf, rv0, `${label}: evaluation leaves the running variance`);
+      }
+      // backward, both backends on the same cache: the reference's, then the fast one's
+      for (const [which, cache] of [["reference", ref.cache], ["fast", fast.cache]] as const) {
+        const gr = on("reference", () => batchNormBackward(dy, cache));
+        const gf = on("fast", () => batchNormBackward(dy, cache));
+        const cm = cache.mean, cs = (c: number) => 1 / Math.sqrt(cache.variance[c] + eps);
+        const xhat = (k: number) => (x.data[k] - cm[ch(k)]) * cs(ch(k));
+        const sumDy = new Float64Array(C), sumDyX = new Float64Array(C);
+        for (let k = 0; k < x.data.length; k++) {
+          sumDy[ch(k)] += Math.abs(dy.data[k]);
+          sumDyX[ch(k)] += Math.abs(dy.data[k] * xhat(k));
+        }
+        const what = `${label} on the ${which} cache`;
+        assertBound(
+          gf.dbeta.data,
+          gr.dbeta.data,
+          (c) => 2 * gam(M - 1) * sumDy[c] + outRound(T, gf.dbeta.data[c], gr.dbeta.data[c]),
+          `${what} dbeta`,
+        );
+        assertBound(
+          gf.dgamma.data,
+          gr.dgamma.data,
+          (c) => 2 * gam(M + 5) * sumDyX[c] + outRound(T, gf.dgamma.data[c], gr.dgamma.data[c]),
+          `${what} dgamma`,
+        );
+        if (!training) {
+          assertSame(gf.dx.data, gr.dx.data, `${what} dx (evaluation: k·dy on both)`);
+          continue;
+        }
+        assertBound(gf.dx.data, gr.dx.data, (k) => {
+          const c = ch(k), kc = Math.abs(gamma.data[c]) * cs(c);
+          const Q = Math.abs(dy.data[k]) + sumDy[c] / M + Math.abs(xhat(k)) * sumDyX[c] / M;
+          return 2 * gam(M + 17) * kc * Q + outRound(T, gf.dx.data[k], gr.dx.data[k]);
+        }, `${what} dx`);
+        const only = on("fast", () => batchNormBackward(dy, cache, { inputGradient: false }));
+        assert(only.dx === null, `${what}: inputGradient false`);
+        assertSame(only.dgamma.data, gf.dgamma.data, `${what}: dgamma without dx`);
+        assertSame(only.dbeta.data, gf.dbeta.data, `${what}: dbeta without dx`);
+      }
+      if (S === 1) {
+        // the dispatcher runs the rows' loops here; the planes' loops, forced, add the same
+        // numbers in the same order (a plane is one value): bit for bit
+        forceKernels({ batchNorm: "planes" });
+        try {
+          const sp = stats(),
+            planes = on("fast", () => batchNormForward(x, gamma, beta, { ...opts, ...sp }));
+          assertSame(planes.y.data, fast.y.data, `${label}: planes vs rows, y`);
+          assertSame(sp.runningVar.data, rvf, `${label}: planes vs rows, running var`);
+          const a = on("fast", () => batchNormBackward(dy, planes.cache));
+          const b = on("fast", () => batchNormBackward(dy, fast.cache));
+          assertSame(a.dx.data, b.dx.data, `${label}: planes vs rows, dx`);
+          assertSame(a.dgamma.data, b.dgamma.data, `${label}: planes vs rows, dgamma`);
+        } finally {
+          forceKernels(null);
+        }
+      }
+    }
+  });
+}

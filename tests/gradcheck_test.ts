@@ -18,11 +18,18 @@
 // gradient sent to the wrong cell) is off by ≥ 1e-3 and fails by three orders of magnitude.
 // Each array has ≤ 500 entries here and every entry is checked (arrays larger than 500 would
 // be checked on a random sample of 500).
+//
+// Batch norm is the one layer here that is smooth but not piecewise linear in x when training
+// (μ and σ² depend on x): its third derivatives are O(|γ|·Σ|r|/σ³), ≲ 10³ with the channels'
+// standard deviations ≥ 0.3 that the test asserts, so the truncation h²/6·|L'''| ≲ 2e-8, still
+// 50 times below the tolerance. In evaluation (and in γ and β always) it is linear.
 
 import { assert } from "@std/assert";
 import {
   avgPoolBackward,
   avgPoolForward,
+  batchNormBackward,
+  batchNormForward,
   convBackward,
   convForward,
   convTransposeBackward,
@@ -325,6 +332,53 @@ POOLS.forEach((s, k) => {
     const dx = maxPoolBackward(r, cache);
     const loss = () => dot(maxPoolForward(x, s.opts).y.data, r.data);
     worst.push([`maxpool ${JSON.stringify(s.opts)}`, gradcheck("dx", loss, x, dx, rng)]);
+  });
+});
+
+const BATCH_NORMS: { name: string; x: number[]; training: boolean; eps?: number }[] = [
+  { name: "4-D training", x: [3, 2, 3, 4], training: true },
+  { name: "4-D evaluation, eps 1e-3", x: [2, 3, 2, 3], training: false, eps: 1e-3 },
+  { name: "2-D training", x: [6, 4], training: true },
+  // two values normalise to ±1/√(1 + ε/σ²) whatever they are, so dx is only as large as ε
+  // makes it: a large ε, for a gradient the check can see
+  { name: "2-D training, M = 2, eps 0.5", x: [2, 3], training: true, eps: 0.5 },
+  { name: "2-D evaluation", x: [4, 3], training: false },
+];
+
+BATCH_NORMS.forEach((s, k) => {
+  Deno.test(`gradcheck: batchnorm ${s.name} x [${s.x}]`, () => {
+    const rng = mulberry32(700 + k);
+    const C = s.x[1];
+    // drawn until every channel's σ ≥ 0.3, which the truncation bound above needs
+    let x = randn(s.x, rng, 1.5), tries = 0;
+    const sigmas = (t: F64Tensor) => {
+      const v = (fill: number) => ({ shape: [C], data: new Float64Array(C).fill(fill) });
+      const opts = { training: true, runningMean: v(0), runningVar: v(1) };
+      return Array.from(batchNormForward(t, v(1), v(0), opts).cache.variance, Math.sqrt);
+    };
+    for (; s.training && Math.min(...sigmas(x)) < 0.3 && tries < 20; tries++) {
+      x = randn(s.x, rng, 1.5);
+    }
+    assert(tries < 20, "no draw had every σ ≥ 0.3");
+    const gamma = randn([C], rng, 0.5), beta = randn([C], rng);
+    for (let c = 0; c < C; c++) gamma.data[c] += 1;
+    const runningMean = randn([C], rng, 0.5);
+    const runningVar = { shape: [C], data: Float64Array.from({ length: C }, () => 0.5 + rng()) };
+    // fresh running statistics for every call: training updates them (y does not depend on them)
+    const opts = () => ({
+      training: s.training,
+      runningMean: { shape: [C], data: runningMean.data.slice() },
+      runningVar: { shape: [C], data: runningVar.data.slice() },
+      eps: s.eps,
+    });
+    const { y, cache } = batchNormForward(x, gamma, beta, opts());
+    const r = randn([...y.shape], rng);
+    const { dx, dgamma, dbeta } = batchNormBackward(r, cache);
+    const loss = () => dot(batchNormForward(x, gamma, beta, opts()).y.data, r.data);
+    let e = gradcheck("dx", loss, x, dx, rng);
+    e = Math.max(e, gradcheck("dgamma", loss, gamma, dgamma, rng));
+    e = Math.max(e, gradcheck("dbeta", loss, beta, dbeta, rng));
+    worst.push([`batchnorm ${s.name}`, e]);
   });
 });
 

@@ -17,6 +17,15 @@
 //   ~300 · 6e-8 · 5 ≈ 1e-4 and the typical (random-walk) error ~√n·u ≈ 1e-6. Larger errors mean
 //   the float32 path computes something else, not rounding.
 //
+// Batch norm: the same tolerances hold. Its statistics are sums over a channel's M ≤ 150 values,
+// in float64 on both dtypes (so float32 adds only the rounding of the inputs and of each result,
+// ~u·|x|·|γ|/σ ≲ 1e-6 at these scales); the variance is computed in two passes. The fixture
+// "offset_1000" (x = 1000 + 0.01·N(0,1), exact in float32) is there for that: E[x²] − E[x]²
+// subtracts two numbers near 10⁶ to get 10⁻⁴ and loses ~10 of float64's 16 digits (measured on
+// this fixture: σ² off by 1.2e-5 relative, y by 6e-6, 6000 times the tolerance; in float32
+// arithmetic, every digit). The two-pass statistics give y within ~2e-12 there, the rounding of
+// μ (u·1000) amplified by 1/σ = 100: that fixture's condition, as torch's own.
+//
 // Max pooling: random fixtures have distinct values (no ties), so the argmax is unique and both
 // libraries must route each gradient to the same cell. The one tied fixture ("ties": true) is
 // checked only for properties that hold whichever tied cell a library picks. The padded cases
@@ -32,6 +41,10 @@ import {
   AvgPool2D,
   avgPoolBackward,
   avgPoolForward,
+  BatchNorm1D,
+  BatchNorm2D,
+  batchNormBackward,
+  batchNormForward,
   Conv2D,
   convBackward,
   convForward,
@@ -48,6 +61,7 @@ import {
   ReLU,
   reluBackward,
   reluForward,
+  Sequential,
   softmax,
   SoftmaxCrossEntropy,
   softmaxCrossEntropy,
@@ -60,6 +74,7 @@ import avgpoolFixture from "./fixtures/avgpool.json" with { type: "json" };
 import reluFixture from "./fixtures/relu.json" with { type: "json" };
 import softmaxFixture from "./fixtures/softmax_ce.json" with { type: "json" };
 import convTransposeFixture from "./fixtures/conv_transpose.json" with { type: "json" };
+import batchNormFixture from "./fixtures/batchnorm.json" with { type: "json" };
 
 /** A tensor as the fixtures store it. */
 interface JsonTensor {
@@ -115,6 +130,24 @@ interface SoftmaxCase {
   dlogits: JsonTensor;
   p: JsonTensor;
 }
+interface BatchNormCase {
+  name: string;
+  training: boolean;
+  /** eps and momentum where they are not the defaults (1e-5, 0.1). */
+  opts: { eps?: number; momentum?: number };
+  x: JsonTensor;
+  gamma: JsonTensor;
+  beta: JsonTensor;
+  running_mean: JsonTensor;
+  running_var: JsonTensor;
+  dy: JsonTensor;
+  y: JsonTensor;
+  running_mean_after: JsonTensor;
+  running_var_after: JsonTensor;
+  dx: JsonTensor;
+  dgamma: JsonTensor;
+  dbeta: JsonTensor;
+}
 interface Fixture<C> {
   layer: string;
   cases: C[];
@@ -137,6 +170,7 @@ type ConvTransposeCase = Omit<ConvCase, "opts"> & {
   };
 };
 const convTransposeCases = (convTransposeFixture as unknown as Fixture<ConvTransposeCase>).cases;
+const batchNormCases = (batchNormFixture as unknown as Fixture<BatchNormCase>).cases;
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
 const DTYPES: { name: "float64" | "float32"; ctor: Ctor; tol: number }[] = [
@@ -361,6 +395,70 @@ for (const dtype of DTYPES) {
       else assertEquals(layer.b, null);
     });
   }
+
+  for (const c of batchNormCases) {
+    Deno.test(`pytorch: batchnorm ${c.name} (${dtype.name})`, () => {
+      const x = load(c.x, dtype.ctor), gamma = load(c.gamma, dtype.ctor);
+      const beta = load(c.beta, dtype.ctor), dy = load(c.dy, dtype.ctor);
+      const runningMean = load(c.running_mean, dtype.ctor);
+      const runningVar = load(c.running_var, dtype.ctor);
+      const opts = { training: c.training, runningMean, runningVar, ...c.opts };
+      const { y, cache } = batchNormForward(x, gamma, beta, opts);
+      expectClose("batchnorm", dtype, `${c.name} y`, y, c.y);
+      // updated in place when training, untouched in evaluation (then *_after = the initial)
+      expectClose("batchnorm", dtype, `${c.name} running mean`, runningMean, c.running_mean_after);
+      expectClose("batchnorm", dtype, `${c.name} running var`, runningVar, c.running_var_after);
+      if (!c.training) {
+        assertEquals(
+          Array.from(runningMean.data),
+          Array.from(load(c.running_mean, dtype.ctor).data),
+        );
+      }
+      const { dx, dgamma, dbeta } = batchNormBackward(dy, cache);
+      expectClose("batchnorm", dtype, `${c.name} dx`, dx, c.dx);
+      expectClose("batchnorm", dtype, `${c.name} dgamma`, dgamma, c.dgamma);
+      expectClose("batchnorm", dtype, `${c.name} dbeta`, dbeta, c.dbeta);
+
+      // The layer class, with the fixture's parameters and running statistics, alone and in a
+      // Sequential whose train() / eval() sets its mode.
+      for (const inNetwork of [false, true]) {
+        const where = `${c.name} ${inNetwork ? "Sequential" : "layer"}`;
+        const lopts = { features: c.gamma.shape[0], dtype: dtype.name, ...c.opts };
+        const layer = c.x.shape.length === 4 ? new BatchNorm2D(lopts) : new BatchNorm1D(lopts);
+        layer.gamma.value.data.set(gamma.data);
+        layer.beta.value.data.set(beta.data);
+        layer.runningMean.data.set(load(c.running_mean, dtype.ctor).data);
+        layer.runningVar.data.set(load(c.running_var, dtype.ctor).data);
+        let run = layer as BatchNorm2D | Sequential;
+        if (inNetwork) {
+          const net = new Sequential([layer]);
+          if (c.training) net.eval().train(); // back to training from evaluation
+          else net.eval();
+          assertEquals(layer.training, c.training, `${where}: the network set the layer's mode`);
+          run = net;
+        } else layer.training = c.training;
+        expectClose("batchnorm", dtype, `${where} y`, run.forward(x), c.y);
+        expectClose(
+          "batchnorm",
+          dtype,
+          `${where} running mean`,
+          layer.runningMean,
+          c.running_mean_after,
+        );
+        expectClose(
+          "batchnorm",
+          dtype,
+          `${where} running var`,
+          layer.runningVar,
+          c.running_var_after,
+        );
+        assertEquals(layer.numBatchesTracked.data[0], c.training ? 1n : 0n, `${where}: count`);
+        expectClose("batchnorm", dtype, `${where} dx`, run.backward(dy), c.dx);
+        expectClose("batchnorm", dtype, `${where} dgamma`, layer.gamma.grad, c.dgamma);
+        expectClose("batchnorm", dtype, `${where} dbeta`, layer.beta.grad, c.dbeta);
+      }
+    });
+  }
 }
 
 /**
@@ -415,7 +513,16 @@ function checkTiedPool(c: PoolCase, x: Tensor, dy: Tensor, dx: Tensor, ctor: Cto
 }
 
 Deno.test("pytorch: summary of the largest errors (relative to scale)", () => {
-  const layers = ["conv", "fc", "maxpool", "relu", "softmax_ce", "conv_transpose", "avgpool"];
+  const layers = [
+    "conv",
+    "fc",
+    "maxpool",
+    "relu",
+    "softmax_ce",
+    "conv_transpose",
+    "avgpool",
+    "batchnorm",
+  ];
   const rows: string[] = [];
   for (const layer of layers) {
     for (const { name, tol } of DTYPES) {
@@ -429,7 +536,7 @@ Deno.test("pytorch: summary of the largest errors (relative to scale)", () => {
     }
   }
   const cases = convCases.length + fcCases.length + poolCases.length + reluCases.length +
-    softmaxCases.length + convTransposeCases.length + avgPoolCases.length;
+    softmaxCases.length + convTransposeCases.length + avgPoolCases.length + batchNormCases.length;
   console.log(
     `\nconvprop vs PyTorch ${(convFixture as { torch: string }).torch}: ${cases} fixtures ` +
       `× {float64, float32}, largest error relative to scale\n` +

@@ -26,6 +26,9 @@ Every case is computed in float64 with autograd:
   softmax_ce: loss = cross_entropy(logits, labels) (mean); loss.backward() -> dlogits; p = softmax
   conv_transpose: y = conv_transpose2d(x, w, b, stride, padding, output_padding, groups,
               dilation) (b may be None); y.backward(dy) -> dx, dw, db
+  batchnorm:  y = batch_norm(x, running_mean, running_var, gamma, beta, training, momentum, eps)
+              (running_mean, running_var updated in place when training: recorded after);
+              y.backward(dy) -> dx, dgamma, dbeta
 
 Random data avoids the points where the derivative is not defined, because there PyTorch and
 convprop may legitimately disagree: relu inputs are at least 0.01 away from 0, and max-pool
@@ -453,6 +456,63 @@ def conv_transpose_case(name, note, N, C, H, W, D, kh, kw, opts):
     }
 
 
+# --- batch norm ---------------------------------------------------------------------------
+# (name, note, x shape, training, opts) where opts holds eps and momentum only when they are not
+# PyTorch's defaults (1e-5, 0.1), so the defaults are exercised too.
+BN_CASES = [
+    ("nchw_training", "x [4,3,5,6], training, default eps and momentum", (4, 3, 5, 6), True, {}),
+    ("nchw_training_momentum_eps", "momentum 0.3, eps 1e-3", (3, 4, 4, 5), True,
+     {"momentum": 0.3, "eps": 1e-3}),
+    ("nchw_eval", "evaluation: the running statistics, eps 1e-3", (2, 3, 4, 4), False,
+     {"eps": 1e-3}),
+    ("nchw_eval_default", "evaluation, default eps", (3, 2, 3, 3), False, {}),
+    ("nc_training", "x [8,5]: statistics over the batch only", (8, 5), True, {}),
+    ("nc_training_two_values", "x [2,3]: M = 2, the fewest training allows; momentum 0.5",
+     (2, 3), True, {"momentum": 0.5}),
+    ("nc_eval", "x [6,4], evaluation, eps 1e-4", (6, 4), False, {"eps": 1e-4}),
+    ("one_sample_training", "N = 1: statistics over H, W alone", (1, 3, 4, 4), True, {}),
+    ("momentum_0", "momentum 0: the running statistics stay", (2, 2, 3, 3), True,
+     {"momentum": 0.0}),
+    ("momentum_1", "momentum 1: the running statistics become the batch's (unbiased)",
+     (2, 2, 3, 3), True, {"momentum": 1.0}),
+    ("offset_1000", "x = 1000 + 0.01·N(0,1), exact in float32: E[x²] − E[x]² would cancel",
+     (4, 2, 5, 5), True, {}),
+    ("nc1x1_eval_after_pool", "x [5,6,1,1] (after global pooling), evaluation", (5, 6, 1, 1),
+     False, {}),
+]
+
+
+def bn_case(name, note, xshape, training, opts):
+    rng = rng_for("batchnorm/" + name)
+    C = xshape[1]
+    if name == "offset_1000":
+        # float32 numbers, so the float32 run reads exactly these inputs
+        x = torch.from_numpy((1000 + 0.01 * rng.standard_normal(xshape)).astype(np.float32)
+                             .astype(np.float64))
+    else:
+        x = normal(rng, xshape, 1.5) + torch.from_numpy(rng.uniform(-1, 1, size=(1, C) +
+                                                                 (1,) * (len(xshape) - 2)))
+    x.requires_grad_()
+    gamma = (1 + normal(rng, (C,), 0.5)).requires_grad_()
+    beta = normal(rng, (C,), 0.5).requires_grad_()
+    running_mean = normal(rng, (C,), 0.5)
+    running_var = torch.from_numpy(rng.uniform(0.5, 2.0, size=C))
+    rm, rv = running_mean.clone(), running_var.clone()
+    y = F.batch_norm(x, rm, rv, gamma, beta, training=training,
+                     momentum=opts.get("momentum", 0.1), eps=opts.get("eps", 1e-5))
+    dy = normal(rng, tuple(y.shape))
+    y.backward(dy)
+    return {
+        "name": name, "note": note, "training": training, "opts": opts,
+        "x": tensor_json(x), "gamma": tensor_json(gamma), "beta": tensor_json(beta),
+        "running_mean": tensor_json(running_mean), "running_var": tensor_json(running_var),
+        "dy": tensor_json(dy), "y": tensor_json(y),
+        "running_mean_after": tensor_json(rm), "running_var_after": tensor_json(rv),
+        "dx": tensor_json(x.grad), "dgamma": tensor_json(gamma.grad),
+        "dbeta": tensor_json(beta.grad),
+    }
+
+
 # --- writing ------------------------------------------------------------------------------
 def build():
     files = {
@@ -464,6 +524,7 @@ def build():
         "relu": [relu_case(*c) for c in RELU_CASES],
         "softmax_ce": [sce_case(*c) for c in SCE_CASES],
         "conv_transpose": [conv_transpose_case(*c) for c in CONV_TRANSPOSE_CASES],
+        "batchnorm": [bn_case(*c) for c in BN_CASES],
     }
     out = {}
     for layer, cases in files.items():

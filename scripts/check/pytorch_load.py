@@ -10,7 +10,9 @@ The file is read the way any safetensors reader reads it (8-byte little-endian h
 JSON header, raw little-endian data), with numpy only, so this also shows the format is standard
 (Debian has no python3-safetensors). The network is rebuilt as a torch.nn.Sequential from the
 layer list in the metadata, its state dict loaded with strict=True (every name and shape must
-match), and run in eval mode on the images normalised with the checkpoint's mean and std.
+match: batch norm's running_mean, running_var and its int64 num_batches_tracked too), and run in
+eval mode (batch norm on its running statistics) on the images normalised with the checkpoint's
+mean and std.
 Prints one JSON object: {"probs": [[...10 floats...], ...], "torch": version}.
 """
 
@@ -22,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-DTYPES = {"F32": "<f4", "F64": "<f8"}
+DTYPES = {"F32": "<f4", "F64": "<f8", "I64": "<i8"}  # I64: a batch norm's num_batches_tracked
 
 
 def read_safetensors(path):
@@ -96,6 +98,9 @@ def build(spec):
                     dilation=s.get("dilation", 1),
                 )
             )
+        elif t in ("batchnorm2d", "batchnorm1d"):
+            bn = nn.BatchNorm2d if t == "batchnorm2d" else nn.BatchNorm1d
+            layers.append(bn(s["features"], eps=s.get("eps", 1e-5), momentum=s.get("momentum", 0.1)))
         else:
             raise SystemExit(f"unknown layer type {t!r}")
     return nn.Sequential(*layers)
