@@ -13,7 +13,7 @@
  *                 xph [sh·sw·Sph] + 16 | y' [lr] + 16 | y_n [D·P] + 4 ]
  *     backward: [ geometry | w [D·K] | off: int32 [K] | dw [D·K] | x_n [C·H·W] + 4 |
  *                 dY_n [D·P] + 4 | xph [sh·sw·Sph] + 16 | dY' [M, lr + 16] |
- *                 dxph [sh·sw·Sph] + 16 | dx_n [C·H·W] + 4 ]
+ *                 dxph [sh·sw·Sph] + 16 | dx_n [C·H·W] + 8 ]
  *
  * with Sph = Hph·Wph + 4 a polyphase component's stride and lr the flattened outputs
  * (Ho − 1)·Wph + Wo rounded up to 16. w, b and the offsets are written once per call, each
@@ -207,7 +207,7 @@ export function depthwiseSimdBackward(p: DepthwiseBackwardProblem<Float32Array>)
   const px = roundUp(pdw + D * K, 16), pdy = roundUp(px + CHW + 4, 16);
   const pxph = roundUp(pdy + D * P + 4, 16), pdyp = roundUp(pxph + l.phases, 16);
   const pdxph = roundUp(pdyp + M * (l.lr + 16), 16), pdx = roundUp(pdxph + l.phases, 16);
-  if (!reserve(k, pdx + CHW + 4)) return false;
+  if (!reserve(k, pdx + CHW + 8)) return false;
   const { f32, i32 } = k;
   f32.set(w, pw);
   f32.fill(0, pdw, pdw + D * K);

@@ -84,7 +84,51 @@
                 (local.set $p (i32.add (local.get $p) (i32.const 16)))
                 (local.set $d (i32.add (local.get $d) (i32.const 16)))
                 (br_if $cellsBack (i32.lt_u (local.get $p) (local.get $end)))))))
-        (else
+        (else (if (i32.eq (local.get $sw) (i32.const 2))
+          (then
+            ;; stride 2: 8 columns per step, the even ones to column phase pw mod 2 from column
+            ;; pw >> 1, the odd ones to the other phase from (pw + 1) >> 1; a phase row's last
+            ;; store runs up to 4 floats past its data (so does the plane's, 7 floats)
+            (local.set $d (i32.add (i32.add (local.get $row) (i32.mul (i32.and (local.get $pw)
+              (i32.const 1)) (local.get $sph))) (i32.shl (i32.shr_u (local.get $pw)
+              (i32.const 1)) (i32.const 2))))
+            (local.set $c (i32.add (i32.add (local.get $row) (i32.mul (i32.sub (i32.const 1)
+              (i32.and (local.get $pw) (i32.const 1))) (local.get $sph))) (i32.shl (i32.shr_u
+              (i32.add (local.get $pw) (i32.const 1)) (i32.const 1)) (i32.const 2))))
+            (local.set $p (local.get $s))
+            (local.set $end (i32.add (local.get $s) (i32.shl (local.get $w) (i32.const 2))))
+            (if (local.get $toPlane)
+              (then
+                (loop $pairs
+                  (v128.store (local.get $d) (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25
+                    26 27 (v128.load (local.get $p)) (v128.load offset=16 (local.get $p))))
+                  (v128.store (local.get $c) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28
+                    29 30 31 (v128.load (local.get $p)) (v128.load offset=16 (local.get $p))))
+                  (local.set $p (i32.add (local.get $p) (i32.const 32)))
+                  (local.set $d (i32.add (local.get $d) (i32.const 16)))
+                  (local.set $c (i32.add (local.get $c) (i32.const 16)))
+                  (br_if $pairs (i32.lt_u (local.get $p) (local.get $end))))
+                ;; the cells past each phase row's data back to 0: ceil(w/2) even columns and
+                ;; floor(w/2) odd ones from where they started
+                (v128.store (i32.sub (local.get $d) (i32.shl (i32.sub (i32.shl (i32.shr_u
+                  (i32.add (local.get $w) (i32.const 7)) (i32.const 3)) (i32.const 2))
+                  (i32.shr_u (i32.add (local.get $w) (i32.const 1)) (i32.const 1)))
+                  (i32.const 2))) (v128.const i32x4 0 0 0 0))
+                (v128.store (i32.sub (local.get $c) (i32.shl (i32.sub (i32.shl (i32.shr_u
+                  (i32.add (local.get $w) (i32.const 7)) (i32.const 3)) (i32.const 2))
+                  (i32.shr_u (local.get $w) (i32.const 1))) (i32.const 2)))
+                  (v128.const i32x4 0 0 0 0)))
+              (else
+                (loop $pairsBack
+                  (v128.store (local.get $p) (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21
+                    22 23 (v128.load (local.get $d)) (v128.load (local.get $c))))
+                  (v128.store offset=16 (local.get $p) (i8x16.shuffle 8 9 10 11 24 25 26 27 12
+                    13 14 15 28 29 30 31 (v128.load (local.get $d)) (v128.load (local.get $c))))
+                  (local.set $p (i32.add (local.get $p) (i32.const 32)))
+                  (local.set $d (i32.add (local.get $d) (i32.const 16)))
+                  (local.set $c (i32.add (local.get $c) (i32.const 16)))
+                  (br_if $pairsBack (i32.lt_u (local.get $p) (local.get $end)))))))
+          (else
           ;; column phase pc holds columns c ≡ pc − pw (mod sw), from c0 on, one float each
           (local.set $pc (i32.const 0))
           (loop $phases
@@ -104,7 +148,7 @@
               (local.set $c (i32.add (local.get $c) (local.get $sw)))
               (br $cols)))
             (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
-            (br_if $phases (i32.lt_u (local.get $pc) (local.get $sw))))))
+            (br_if $phases (i32.lt_u (local.get $pc) (local.get $sw))))))))
       (local.set $s (i32.add (local.get $s) (i32.shl (local.get $w) (i32.const 2))))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rows))))
