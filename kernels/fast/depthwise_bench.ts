@@ -49,12 +49,20 @@ for (const s of shapes) {
   Deno.bench(`${s.name} fwd (dispatcher)`, { group: `${s.name} fwd` }, () => {
     convForward(x, w, b, { ...opts, workspace, training: false });
   });
-  Deno.bench(`${s.name} fwd (reference backend)`, { group: `${s.name} fwd`, n: 3, warmup: 1 }, () => {
-    onReference(() => convForward(x, w, b, opts));
-  });
-  Deno.bench(`${s.name} bwd (reference backend)`, { group: `${s.name} bwd`, n: 3, warmup: 1 }, () => {
-    onReference(() => convBackward(dy, cache));
-  });
+  Deno.bench(
+    `${s.name} fwd (reference backend)`,
+    { group: `${s.name} fwd`, n: 3, warmup: 1 },
+    () => {
+      onReference(() => convForward(x, w, b, opts));
+    },
+  );
+  Deno.bench(
+    `${s.name} bwd (reference backend)`,
+    { group: `${s.name} bwd`, n: 3, warmup: 1 },
+    () => {
+      onReference(() => convBackward(dy, cache));
+    },
+  );
 }
 
 {
