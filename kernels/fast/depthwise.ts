@@ -19,12 +19,12 @@
  *     backward:  dw[d, i, j]     += Σ_{oh,ow} dY[n, d, oh, ow] · xp_c[oh·sh + i·dh, ow·sw + j·dw]
  *                dxp_c[oh·sh + i·dh, ow·sw + j·dw] += Σ_m w[c·M + m, i, j] · dY[n, c·M + m, oh, ow]
  *
- * with c = floor(d / M); dx_c is dxp_c without its padding (col2im through the same entries). db
- * is Σ dY, which the layer computes for every kernel.
+ * with c = floor(d / M); dx_c is dxp_c without its padding (col2im through the same entries), and
+ * db[d] = Σ dY[n, d].
  *
  * Rounding, against the bounds tests/differential_test.ts derives: each y is the bias plus kh·kw
- * products; each dw entry sums a sample's products in float64 (a JS number) and adds the sum to
- * dw once per sample; each dx cell adds one term per tap, a term being the sum over the M filters
+ * products; each dw (and db) entry sums a sample's terms in float64 (a JS number) and adds the sum
+ * once per sample; each dx cell adds one term per tap, a term being the sum over the M filters
  * of its channel first, as w_colᵀ · dY and col2im do: at most M + kh·kw rounded steps.
  *
  * @module
@@ -75,7 +75,7 @@ export interface DepthwiseForwardProblem<T extends FloatArray> {
   readonly y: T;
 }
 
-/** A backward pass: the inputs, flat, and where the gradients go (db is the layer's). */
+/** A backward pass: the inputs, flat, and where the gradients go. */
 export interface DepthwiseBackwardProblem<T extends FloatArray> {
   /** The geometry. */
   readonly g: DepthwiseGeometry;
@@ -89,6 +89,8 @@ export interface DepthwiseBackwardProblem<T extends FloatArray> {
   readonly dx: T | null;
   /** dL/dw [D, 1, kh, kw], overwritten. */
   readonly dw: T;
+  /** dL/db [D] = Σ dY, overwritten; null for none (a convolution without bias). */
+  readonly db: T | null;
 }
 
 /** xp's interior = channel plane x[o .. o + H·W) (the padding cells are left as they are). */
@@ -184,11 +186,12 @@ export function depthwiseForward<T extends FloatArray>(
 }
 
 /**
- * dw, and dx unless it is null, of the depthwise convolution: each tap's dw entry as the dot
- * product of dY with the shifted padded input plane, and dx as the scatter of
- * Σ_m w · dY through the same shifts onto a padded plane (col2im), whose interior is dx.
+ * dw, db and dx (each unless null; dw always) of the depthwise convolution: each tap's dw entry
+ * as the dot product of dY with the shifted padded input plane, db as Σ dY, and dx as the
+ * scatter of Σ_m w · dY through the same shifts onto a padded plane (col2im), whose interior is
+ * dx.
  *
- * @param p The geometry, dy, x, w, and dx (or null) and dw to write.
+ * @param p The geometry, dy, x, w, and dx (or null), dw and db (or null) to write.
  * @param scratch Gives an array of x's type of a length (two padded planes; a workspace's).
  * @returns Nothing; `p.dx` and `p.dw` hold the gradients.
  *
@@ -200,7 +203,7 @@ export function depthwiseForward<T extends FloatArray>(
  *   padding: [0, 0] as [number, number], dilation: [1, 1] as [number, number], Ho: 1, Wo: 2 };
  * const x = new Float64Array([1, 2, 3]), w = new Float64Array([10, 100]);
  * const dy = new Float64Array([1, -1]), dx = new Float64Array(3), dw = new Float64Array(2);
- * depthwiseBackward({ g, dy, x, w, dx, dw }, (n) => new Float64Array(n));
+ * depthwiseBackward({ g, dy, x, w, dx, dw, db: null }, (n) => new Float64Array(n));
  * assertEquals(Array.from(dw), [1 - 2, 2 - 3]);
  * assertEquals(Array.from(dx), [10, 100 - 10, -100]);
  * ```
@@ -210,7 +213,7 @@ export function depthwiseBackward<T extends FloatArray>(
   scratch: (length: number) => T,
 ): void {
   // dy [N,D,Ho,Wo], x [N,C,H,W], w [D,1,kh,kw] -> dx [N,C,H,W] or null, dw [D,1,kh,kw]
-  const { g, dy, x, w, dx, dw } = p;
+  const { g, dy, x, w, dx, dw, db } = p;
   const { N, C, H, W, D, kh, kw, Ho, Wo } = g, M = D / C, K = kh * kw, P = Ho * Wo;
   const [sh, sw] = g.stride, [ph, pw] = g.padding, [dh, dwl] = g.dilation;
   const Wp = W + 2 * pw, L = (H + 2 * ph) * Wp;
@@ -220,12 +223,19 @@ export function depthwiseBackward<T extends FloatArray>(
   const xp = planes.subarray(0, L) as T, dxp = planes.subarray(L, 2 * L) as T;
   const sum = planes.subarray(2 * L) as T;
   dw.fill(0);
+  db?.fill(0);
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       pad(x, (n * C + c) * H * W, H, W, xp, ph, pw);
       for (let m = 0; m < M; m++) {
         // dw[d, i, j] += Σ_{oh,ow} dY[n, d, oh, ow] · xp[oh·sh + i·dh, ow·sw + j·dw]
         const d = c * M + m, yo = (n * D + d) * P;
+        if (db !== null) {
+          // db[d] += Σ_{oh,ow} dY[n, d, oh, ow]
+          let s = 0;
+          for (let q = 0; q < P; q++) s += dy[yo + q];
+          db[d] += s;
+        }
         for (let i = 0; i < kh; i++) {
           const wr = d * K + i * kw;
           let j = 0;

@@ -11,14 +11,16 @@
  *
  *     forward:  [ geometry | w [D·K] | b [D] | off: int32 [K] | x_n [C·H·W] + 4 |
  *                 xph [sh·sw·Sph] + 16 | y' [lr] + 16 | y_n [D·P] + 4 ]
- *     backward: [ geometry | w [D·K] | off: int32 [K] | dw [D·K] | x_n [C·H·W] + 4 |
- *                 dY_n [D·P] + 4 | xph [sh·sw·Sph] + 16 | dY' [M, lr + 16] |
- *                 dxph [sh·sw·Sph] + 16 | dx_n [C·H·W] + 8 ]
+ *     backward: [ geometry | w [D·K] | off: int32 [K] | the gather's table | dw [D·K] | db [D] |
+ *                 x_n [C·H·W] + 8 | dY_n [D·P] + 4 | xph [sh·sw·Sph] + 16 |
+ *                 dY' [M, Lg] | dxph [sh·sw·Sph] + 16 | dx_n [C·H·W] + 8 ]
  *
- * with Sph = Hph·Wph + 4 a polyphase component's stride and lr the flattened outputs
- * (Ho − 1)·Wph + Wo rounded up to 16. w, b and the offsets are written once per call, each
- * sample's x (and dY) copied in and its y (or dx) copied out; dw is summed in the memory over the
- * samples and copied out at the end.
+ * with Sph = Hph·Wph + 4 a polyphase component's stride, lr the flattened outputs
+ * (Ho − 1)·Wph + Wo rounded up to 16, and Lg a filter's dY' on the flattened grid, with the
+ * zeros in front of it that the gather reads (the largest tap offset) and after it. w, b, the
+ * offsets and the table are written once per call, each sample's x (and dY) copied in and its y
+ * (or dx) copied out; dw and db are summed in the memory over the samples and copied out at the
+ * end.
  *
  * @module
  */
@@ -177,10 +179,10 @@ export function depthwiseSimdForward(p: DepthwiseForwardProblem<Float32Array>): 
 }
 
 /**
- * dw, and dx unless it is null, of the depthwise convolution (float32), on the WebAssembly
- * kernel. Arguments are trusted (layers/fast/conv.ts has checked them).
+ * dw, db and dx (each unless null; dw always) of the depthwise convolution (float32), on the
+ * WebAssembly kernel. Arguments are trusted (layers/fast/conv.ts has checked them).
  *
- * @param p The geometry, dy, x, w, and dx (or null) and dw to write.
+ * @param p The geometry, dy, x, w, and dx (or null), dw and db (or null) to write.
  * @returns false when the kernel cannot run here or its memory cannot grow (nothing written),
  *   true when the gradients are written.
  *
@@ -192,8 +194,10 @@ export function depthwiseSimdForward(p: DepthwiseForwardProblem<Float32Array>): 
  *   padding: [0, 0] as [number, number], dilation: [1, 1] as [number, number], Ho: 1, Wo: 2 };
  * const x = new Float32Array([1, 2, 3]), w = new Float32Array([10, 100]);
  * const dy = new Float32Array([1, -1]), dx = new Float32Array(3), dw = new Float32Array(2);
- * if (depthwiseSimdBackward({ g, dy, x, w, dx, dw })) {
+ * const db = new Float32Array(1);
+ * if (depthwiseSimdBackward({ g, dy, x, w, dx, dw, db })) {
  *   assertEquals(Array.from(dw), [-1, -1]);
+ *   assertEquals(Array.from(db), [0]);
  *   assertEquals(Array.from(dx), [10, 90, -100]);
  * }
  * ```
@@ -201,20 +205,27 @@ export function depthwiseSimdForward(p: DepthwiseForwardProblem<Float32Array>): 
 export function depthwiseSimdBackward(p: DepthwiseBackwardProblem<Float32Array>): boolean {
   const k = load();
   if (k === null) return false;
-  const { g, dy, x, w, dx, dw } = p, l = layout(g), { D } = g, { M, K, P, CHW } = l;
+  const { g, dy, x, w, dx, dw, db } = p, l = layout(g), { D } = g, { M, K, P, CHW } = l;
+  const [Hph, Wph] = [l.words[8], l.words[9]], nph = g.stride[0] * g.stride[1];
+  const F = roundUp(gatherFront(g, l), 16);
+  const Lg = roundUp(F + roundUp(Hph * Wph, 16) + 32, 16); // one filter's dY', zeros in front
   // regions (float offsets)
-  const pw = GEOMETRY, po = roundUp(pw + D * K, 16), pdw = roundUp(po + K, 16);
-  const px = roundUp(pdw + D * K, 16), pdy = roundUp(px + CHW + 4, 16);
+  const pw = GEOMETRY, po = roundUp(pw + D * K, 16), ptab = roundUp(po + K, 16);
+  const pdw = roundUp(ptab + nph + 1 + 2 * K, 16), pdb = roundUp(pdw + D * K, 16);
+  const px = roundUp(pdb + D, 16), pdy = roundUp(px + CHW + 8, 16);
   const pxph = roundUp(pdy + D * P + 4, 16), pdyp = roundUp(pxph + l.phases, 16);
-  const pdxph = roundUp(pdyp + M * (l.lr + 16), 16), pdx = roundUp(pdxph + l.phases, 16);
+  const pdxph = roundUp(pdyp + M * Lg, 16), pdx = roundUp(pdxph + l.phases, 16);
   if (!reserve(k, pdx + CHW + 8)) return false;
   const { f32, i32 } = k;
   f32.set(w, pw);
-  f32.fill(0, pdw, pdw + D * K);
+  f32.fill(0, pdw, pdb + D);
   writeOffsets(i32, po, g, l);
+  writeGatherTable(i32, ptab, g, l);
   i32.set(l.words, 0);
-  // words 15–26; 18 (the bias), 20 (y') and 21 (y) are the forward pass's
-  i32.set([px, pxph, pw, 0, po, 0, 0, pdy, pdyp, pdxph, pdx, pdw].map((a) => a * 4), 15);
+  // words 15–30; 18 (the bias), 20 (y') and 21 (y) are the forward pass's
+  const regions = [px, pxph, pw, 0, po, 0, 0, pdy, pdyp + F, pdxph, pdx, pdw, ptab];
+  i32.set(regions.map((a) => a * 4), 15);
+  i32.set([Lg, F, db === null ? 0 : pdb * 4], 28);
   for (let n = 0; n < g.N; n++) {
     f32.set(x.subarray(n * CHW, (n + 1) * CHW), px);
     f32.set(dy.subarray(n * D * P, (n + 1) * D * P), pdy);
@@ -222,5 +233,38 @@ export function depthwiseSimdBackward(p: DepthwiseBackwardProblem<Float32Array>)
     dx?.set(f32.subarray(pdx, pdx + CHW), n * CHW);
   }
   dw.set(f32.subarray(pdw, pdw + D * K));
+  db?.set(f32.subarray(pdb, pdb + D));
   return true;
+}
+
+/** o[t] = qi·Wph + qj, in floats: where tap t's cells start in its polyphase component. */
+function phaseOffset(g: DepthwiseGeometry, l: Layout, i: number, j: number): number {
+  const [sh, sw] = g.stride, [dh, dw] = g.dilation;
+  return Math.floor((i * dh) / sh) * l.words[9] + Math.floor((j * dw) / sw);
+}
+
+/** The largest o[t]: the zeros each dY' needs in front of it for the gather. */
+function gatherFront(g: DepthwiseGeometry, l: Layout): number {
+  return phaseOffset(g, l, g.kh - 1, g.kw - 1);
+}
+
+/**
+ * The gather's table (depthwise_simd.wat's `gather`), at int32 `at`: the taps grouped by the
+ * polyphase component they read, start[sh·sw + 1] and then (4t, 4·o[t]) per tap.
+ */
+function writeGatherTable(i32: Int32Array, at: number, g: DepthwiseGeometry, l: Layout): void {
+  const [sh, sw] = g.stride, [dh, dw] = g.dilation, nph = sh * sw;
+  let e = 0;
+  for (let ph = 0; ph < nph; ph++) {
+    i32[at + ph] = e;
+    for (let i = 0; i < g.kh; i++) {
+      for (let j = 0; j < g.kw; j++) {
+        if (((i * dh) % sh) * sw + ((j * dw) % sw) !== ph) continue;
+        i32[at + nph + 1 + 2 * e] = (i * g.kw + j) * 4;
+        i32[at + nph + 1 + 2 * e + 1] = phaseOffset(g, l, i, j) * 4;
+        e++;
+      }
+    }
+  }
+  i32[at + nph] = e;
 }

@@ -18,7 +18,9 @@
 ;;
 ;;   forward:  y'[q]  = b + Σ_t w[t] · xph[q + off[t]]                (taps)
 ;;   backward: dw[t] += Σ_q dY'[q] · xph[q + off[t]]                  (dots)
-;;             dxph[q + off[t]] += Σ_m w[m, t] · dY'_m[q]             (scatter, then merge)
+;;             db    += Σ_q dY'[q]                                     (sum)
+;;             dxph[q + off[t]] += Σ_m w[m, t] · dY'_m[q], computed per cell u = q + off[t]
+;;             as a gather over the taps that reach u's phase          (gather, then merge)
 ;;
 ;; A step's loads and stores may run past a row or a plane by up to 15 floats (16 for the
 ;; phases): the driver leaves that slack after every region. All addresses are in bytes.
@@ -27,7 +29,9 @@
 ;;   0 c  1 h  2 w  3 m  4 sh  5 sw  6 ph  7 pw  8 hph  9 wph  10 sph  11 k  12 ho  13 wo
 ;;   14 lr (the flattened outputs (ho − 1)·wph + wo, rounded up to 16)
 ;;   15 x  16 xph  17 wts [c·m, k]  18 bias [c·m]  19 off [k]  20 y' [lr]  21 y [c·m, ho, wo]
-;;   22 dy [c·m, ho, wo]  23 dy' [m, lr + 16]  24 dxph  25 dx [c, h, w]  26 dw [c·m, k]
+;;   22 dy [c·m, ho, wo]  23 dy' (filter 0's first cell)  24 dxph  25 dx [c, h, w]
+;;   26 dw [c·m, k]  27 the gather's table  28 floats from one filter's dy' to the next
+;;   29 zeros in front of each dy'  30 db [c·m] (0: no bias)
 (module
   (memory (export "memory") 1)
 
@@ -202,9 +206,11 @@
     (local.set $ho (i32.load offset=48 (local.get $g)))
     (local.set $wo4 (i32.shl (i32.load offset=52 (local.get $g)) (i32.const 2)))
     (local.set $wph4 (i32.shl (i32.load offset=36 (local.get $g)) (i32.const 2)))
+    ;; (expand: the whole plane, from the zeros in front of it, word 29 floats, word 28 in all)
     (if (local.get $toFlat)
-      (then (memory.fill (local.get $flat) (i32.const 0)
-        (i32.shl (i32.load offset=56 (local.get $g)) (i32.const 2)))))
+      (then (memory.fill (i32.sub (local.get $flat) (i32.shl (i32.load offset=116
+        (local.get $g)) (i32.const 2))) (i32.const 0) (i32.shl (i32.load offset=112
+        (local.get $g)) (i32.const 2)))))
     (block $done (loop $each
       (br_if $done (i32.ge_u (local.get $r) (local.get $ho)))
       (local.set $p (i32.add (local.get $plane) (i32.mul (local.get $r) (local.get $wo4))))
@@ -292,59 +298,105 @@
       (local.set $t (i32.add (local.get $t) (i32.const 4)))
       (br_if $each (i32.lt_u (local.get $t) (local.get $tend)))))
 
-  ;; scatter: dxph[q + off[t] ..] += Σ_m w[m, t] · dY'_m[q ..] for every tap t, the channel's
-  ;; m filters' weights at $wts and their dY' at $dyp (each lr + 16 floats apart)
-  (func $scatter (param $g i32) (param $wts i32)
-    (local $t i32) (local $tend i32) (local $q i32) (local $end i32) (local $o i32)
-    (local $mm i32) (local $m i32) (local $wm i32) (local $qm i32) (local $stride i32)
+  ;; gather: every cell u of every phase of dxph = Σ_t (Σ_m w[m, t] · dY'_m[u − o[t]]) over the
+  ;; taps t that read the phase, o[t] = qi·Wph + qj (the scatter dxph[q + off[t]] += .. read
+  ;; backwards: u = q + o[t]; a u − o[t] that wraps to the row before lands in its zero
+  ;; scratch columns, one before the plane in the zeros in front of it). 16 cells per step,
+  ;; the taps' sums kept in registers; the channel's m filters' weights at $wts, their dY' planes
+  ;; from word 23, word 28 floats apart. The table at word 27: int32 start[sh·sw + 1], then
+  ;; (weight byte offset 4t, byte offset 4·o[t]) per tap, phase by phase.
+  (func $gather (param $g i32) (param $wts i32)
+    (local $ph i32) (local $nph i32) (local $tab i32) (local $e i32) (local $eEnd i32)
+    (local $eBeg i32) (local $dst i32) (local $u i32) (local $uEnd i32) (local $src i32) (local $wt i32)
+    (local $mm i32) (local $m i32) (local $k4 i32) (local $stride i32) (local $dyp i32)
     (local $wv v128) (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local.set $m (i32.load offset=12 (local.get $g)))
-    (local.set $tend (i32.shl (i32.load offset=44 (local.get $g)) (i32.const 2)))
-    (local.set $stride (i32.shl (i32.add (i32.load offset=56 (local.get $g)) (i32.const 16))
-      (i32.const 2)))
-    (loop $each
-      (local.set $o (i32.add (i32.load offset=96 (local.get $g)) (i32.load
-        (i32.add (i32.load offset=76 (local.get $g)) (local.get $t)))))
-      (local.set $q (i32.load offset=92 (local.get $g)))
-      (local.set $end (i32.add (local.get $q) (i32.shl (i32.load offset=56 (local.get $g))
-        (i32.const 2))))
+    (local.set $k4 (i32.shl (i32.load offset=44 (local.get $g)) (i32.const 2)))
+    (local.set $stride (i32.shl (i32.load offset=112 (local.get $g)) (i32.const 2)))
+    (local.set $nph (i32.mul (i32.load offset=16 (local.get $g)) (i32.load offset=20
+      (local.get $g))))
+    (local.set $tab (i32.load offset=108 (local.get $g)))
+    (local.set $dst (i32.load offset=96 (local.get $g)))
+    (loop $phases
+      (local.set $eBeg (i32.add (i32.add (local.get $tab) (i32.shl (i32.add (local.get $nph)
+        (i32.const 1)) (i32.const 2))) (i32.shl (i32.load (i32.add (local.get $tab)
+        (i32.shl (local.get $ph) (i32.const 2)))) (i32.const 3))))
+      (local.set $eEnd (i32.add (i32.add (local.get $tab) (i32.shl (i32.add (local.get $nph)
+        (i32.const 1)) (i32.const 2))) (i32.shl (i32.load offset=4 (i32.add (local.get $tab)
+        (i32.shl (local.get $ph) (i32.const 2)))) (i32.const 3))))
+      (local.set $u (local.get $dst))
+      (local.set $uEnd (i32.add (local.get $dst) (i32.shl (i32.mul (i32.load offset=32
+        (local.get $g)) (i32.load offset=36 (local.get $g))) (i32.const 2))))
+      ;; $dyp: dY'_0 at the position of cell u (its taps subtract their o[t])
+      (local.set $dyp (i32.load offset=92 (local.get $g)))
       (loop $steps
-        ;; filter 0, then filters 1 .. m − 1 added in order
-        (local.set $wv (v128.load32_splat (i32.add (local.get $wts) (local.get $t))))
-        (local.set $s0 (f32x4.mul (local.get $wv) (v128.load (local.get $q))))
-        (local.set $s1 (f32x4.mul (local.get $wv) (v128.load offset=16 (local.get $q))))
-        (local.set $s2 (f32x4.mul (local.get $wv) (v128.load offset=32 (local.get $q))))
-        (local.set $s3 (f32x4.mul (local.get $wv) (v128.load offset=48 (local.get $q))))
-        (local.set $mm (i32.const 1))
-        (local.set $wm (local.get $wts))
-        (local.set $qm (local.get $q))
-        (block $filtersDone (loop $filters
-          (br_if $filtersDone (i32.ge_u (local.get $mm) (local.get $m)))
-          (local.set $wm (i32.add (local.get $wm) (local.get $tend)))
-          (local.set $qm (i32.add (local.get $qm) (local.get $stride)))
-          (local.set $wv (v128.load32_splat (i32.add (local.get $wm) (local.get $t))))
-          (local.set $s0 (f32x4.add (local.get $s0) (f32x4.mul (local.get $wv)
-            (v128.load (local.get $qm)))))
-          (local.set $s1 (f32x4.add (local.get $s1) (f32x4.mul (local.get $wv)
-            (v128.load offset=16 (local.get $qm)))))
-          (local.set $s2 (f32x4.add (local.get $s2) (f32x4.mul (local.get $wv)
-            (v128.load offset=32 (local.get $qm)))))
-          (local.set $s3 (f32x4.add (local.get $s3) (f32x4.mul (local.get $wv)
-            (v128.load offset=48 (local.get $qm)))))
-          (local.set $mm (i32.add (local.get $mm) (i32.const 1)))
-          (br $filters)))
-        (v128.store (local.get $o) (f32x4.add (v128.load (local.get $o)) (local.get $s0)))
-        (v128.store offset=16 (local.get $o) (f32x4.add (v128.load offset=16 (local.get $o))
-          (local.get $s1)))
-        (v128.store offset=32 (local.get $o) (f32x4.add (v128.load offset=32 (local.get $o))
-          (local.get $s2)))
-        (v128.store offset=48 (local.get $o) (f32x4.add (v128.load offset=48 (local.get $o))
-          (local.get $s3)))
-        (local.set $o (i32.add (local.get $o) (i32.const 64)))
-        (local.set $q (i32.add (local.get $q) (i32.const 64)))
-        (br_if $steps (i32.lt_u (local.get $q) (local.get $end))))
-      (local.set $t (i32.add (local.get $t) (i32.const 4)))
-      (br_if $each (i32.lt_u (local.get $t) (local.get $tend)))))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (local.get $a0))
+        (local.set $a2 (local.get $a0))
+        (local.set $a3 (local.get $a0))
+        (local.set $e (local.get $eBeg))
+        (block $tapsDone (loop $taps
+          (br_if $tapsDone (i32.ge_u (local.get $e) (local.get $eEnd)))
+          (local.set $wt (i32.add (local.get $wts) (i32.load (local.get $e))))
+          (local.set $src (i32.sub (local.get $dyp) (i32.load offset=4 (local.get $e))))
+          ;; filter 0, then filters 1 .. m − 1 added in order
+          (local.set $wv (v128.load32_splat (local.get $wt)))
+          (local.set $s0 (f32x4.mul (local.get $wv) (v128.load (local.get $src))))
+          (local.set $s1 (f32x4.mul (local.get $wv) (v128.load offset=16 (local.get $src))))
+          (local.set $s2 (f32x4.mul (local.get $wv) (v128.load offset=32 (local.get $src))))
+          (local.set $s3 (f32x4.mul (local.get $wv) (v128.load offset=48 (local.get $src))))
+          (local.set $mm (i32.const 1))
+          (block $filtersDone (loop $filters
+            (br_if $filtersDone (i32.ge_u (local.get $mm) (local.get $m)))
+            (local.set $wt (i32.add (local.get $wt) (local.get $k4)))
+            (local.set $src (i32.add (local.get $src) (local.get $stride)))
+            (local.set $wv (v128.load32_splat (local.get $wt)))
+            (local.set $s0 (f32x4.add (local.get $s0) (f32x4.mul (local.get $wv)
+              (v128.load (local.get $src)))))
+            (local.set $s1 (f32x4.add (local.get $s1) (f32x4.mul (local.get $wv)
+              (v128.load offset=16 (local.get $src)))))
+            (local.set $s2 (f32x4.add (local.get $s2) (f32x4.mul (local.get $wv)
+              (v128.load offset=32 (local.get $src)))))
+            (local.set $s3 (f32x4.add (local.get $s3) (f32x4.mul (local.get $wv)
+              (v128.load offset=48 (local.get $src)))))
+            (local.set $mm (i32.add (local.get $mm) (i32.const 1)))
+            (br $filters)))
+          (local.set $a0 (f32x4.add (local.get $a0) (local.get $s0)))
+          (local.set $a1 (f32x4.add (local.get $a1) (local.get $s1)))
+          (local.set $a2 (f32x4.add (local.get $a2) (local.get $s2)))
+          (local.set $a3 (f32x4.add (local.get $a3) (local.get $s3)))
+          (local.set $e (i32.add (local.get $e) (i32.const 8)))
+          (br $taps)))
+        (v128.store (local.get $u) (local.get $a0))
+        (v128.store offset=16 (local.get $u) (local.get $a1))
+        (v128.store offset=32 (local.get $u) (local.get $a2))
+        (v128.store offset=48 (local.get $u) (local.get $a3))
+        (local.set $u (i32.add (local.get $u) (i32.const 64)))
+        (local.set $dyp (i32.add (local.get $dyp) (i32.const 64)))
+        (br_if $steps (i32.lt_u (local.get $u) (local.get $uEnd))))
+      (local.set $dst (i32.add (local.get $dst) (i32.shl (i32.load offset=40 (local.get $g))
+        (i32.const 2))))
+      (local.set $ph (i32.add (local.get $ph) (i32.const 1)))
+      (br_if $phases (i32.lt_u (local.get $ph) (local.get $nph)))))
+
+  ;; sum: db[d] += Σ_q dY'[q], q < lr, for one filter's dY' at $dyp and its db at $db
+  (func $sum (param $g i32) (param $dyp i32) (param $db i32)
+    (local $end i32) (local $a0 v128) (local $a1 v128)
+    (local.set $end (i32.add (local.get $dyp) (i32.shl (i32.load offset=56 (local.get $g))
+      (i32.const 2))))
+    (loop $steps
+      (local.set $a0 (f32x4.add (local.get $a0) (f32x4.add (v128.load (local.get $dyp))
+        (v128.load offset=16 (local.get $dyp)))))
+      (local.set $a1 (f32x4.add (local.get $a1) (f32x4.add (v128.load offset=32
+        (local.get $dyp)) (v128.load offset=48 (local.get $dyp)))))
+      (local.set $dyp (i32.add (local.get $dyp) (i32.const 64)))
+      (br_if $steps (i32.lt_u (local.get $dyp) (local.get $end))))
+    (local.set $a0 (f32x4.add (local.get $a0) (local.get $a1)))
+    (f32.store (local.get $db) (f32.add (f32.load (local.get $db)) (f32.add (f32.add
+      (f32x4.extract_lane 0 (local.get $a0)) (f32x4.extract_lane 1 (local.get $a0)))
+      (f32.add (f32x4.extract_lane 2 (local.get $a0)) (f32x4.extract_lane 3
+      (local.get $a0)))))))
 
   ;; backward: one sample; dw [c·m, k] += this sample's, and dx [c, h, w] when $withDx
   (func (export "backward") (param $g i32) (param $withDx i32)
@@ -356,8 +408,7 @@
       (i32.load offset=8 (local.get $g))) (i32.const 2)))
     (local.set $p4 (i32.shl (i32.mul (i32.load offset=48 (local.get $g))
       (i32.load offset=52 (local.get $g))) (i32.const 2)))
-    (local.set $stride (i32.shl (i32.add (i32.load offset=56 (local.get $g)) (i32.const 16))
-      (i32.const 2)))
+    (local.set $stride (i32.shl (i32.load offset=112 (local.get $g)) (i32.const 2)))
     (loop $chans
       (call $split (local.get $g) (i32.add (i32.load offset=60 (local.get $g))
         (i32.mul (local.get $ch) (local.get $hw4))) (i32.load offset=64 (local.get $g))
@@ -374,15 +425,15 @@
           (i32.add (i32.load offset=92 (local.get $g)) (i32.mul (local.get $mm)
             (local.get $stride)))
           (i32.add (i32.load offset=104 (local.get $g)) (i32.mul (local.get $d) (local.get $k4))))
+        (if (i32.load offset=120 (local.get $g))
+          (then (call $sum (local.get $g) (i32.add (i32.load offset=92 (local.get $g))
+            (i32.mul (local.get $mm) (local.get $stride))) (i32.add (i32.load offset=120
+            (local.get $g)) (i32.shl (local.get $d) (i32.const 2))))))
         (local.set $mm (i32.add (local.get $mm) (i32.const 1)))
         (br_if $filters (i32.lt_u (local.get $mm) (local.get $m))))
       (if (local.get $withDx)
         (then
-          (memory.fill (i32.load offset=96 (local.get $g)) (i32.const 0)
-            (i32.add (i32.shl (i32.mul (i32.load offset=40 (local.get $g)) (i32.mul
-              (i32.load offset=16 (local.get $g)) (i32.load offset=20 (local.get $g))))
-              (i32.const 2)) (i32.const 64)))
-          (call $scatter (local.get $g) (i32.add (i32.load offset=68 (local.get $g))
+          (call $gather (local.get $g) (i32.add (i32.load offset=68 (local.get $g))
             (i32.mul (i32.mul (local.get $ch) (local.get $m)) (local.get $k4))))
           (call $split (local.get $g) (i32.add (i32.load offset=100 (local.get $g))
             (i32.mul (local.get $ch) (local.get $hw4))) (i32.load offset=96 (local.get $g))

@@ -101,7 +101,7 @@ type Kernel = (
   g: DepthwiseGeometry,
   t: { x: FloatArray; w: FloatArray; b: FloatArray | null; dy: FloatArray },
   dx: boolean,
-) => { y: FloatArray; dx: FloatArray | null; dw: FloatArray };
+) => { y: FloatArray; dx: FloatArray | null; dw: FloatArray; db: FloatArray | null };
 
 const loops: Kernel = (g, t, withDx) => {
   const make = (n: number) =>
@@ -109,8 +109,9 @@ const loops: Kernel = (g, t, withDx) => {
   const y = make(g.N * g.D * g.Ho * g.Wo), dw = make(t.w.length);
   const dx = withDx ? make(t.x.length) : null;
   depthwiseForward({ g, x: t.x, w: t.w, b: t.b, y }, make);
-  depthwiseBackward({ g, dy: t.dy, x: t.x, w: t.w, dx, dw }, make);
-  return { y, dx, dw };
+  const db = t.b === null ? null : make(t.b.length);
+  depthwiseBackward({ g, dy: t.dy, x: t.x, w: t.w, dx, dw, db }, make);
+  return { y, dx, dw, db };
 };
 
 const simd: Kernel = (g, t, withDx) => {
@@ -118,8 +119,9 @@ const simd: Kernel = (g, t, withDx) => {
   const y = new Float32Array(g.N * g.D * g.Ho * g.Wo), dw = new Float32Array(w.length);
   const dx = withDx ? new Float32Array(x.length) : null;
   assert(depthwiseSimdForward({ g, x, w, b, y }), "the SIMD forward pass runs");
-  assert(depthwiseSimdBackward({ g, dy, x, w, dx, dw }), "the SIMD backward pass runs");
-  return { y, dx, dw };
+  const db = b === null ? null : new Float32Array(b.length);
+  assert(depthwiseSimdBackward({ g, dy, x, w, dx, dw, db }), "the SIMD backward pass runs");
+  return { y, dx, dw, db };
 };
 
 Deno.test("depthwise kernels, called directly, against the reference convolution", () => {
@@ -138,8 +140,13 @@ Deno.test("depthwise kernels, called directly, against the reference convolution
         assertWithin(r.y, p.ref.y.data, p.scale.y, p.n.y, u, `${label} y`);
         assertWithin(r.dw, p.grads.dw.data, p.scale.dw, p.n.dw, u, `${label} dw`);
         assertWithin(r.dx!, p.grads.dx.data, p.scale.dx, p.n.dx, u, `${label} dx`);
-        // no dx: the same dw, bit for bit
-        assertSame(run(p.g, t, false).dw, r.dw, `${label} dw without dx`);
+        // db: Σ dY, N·P terms, as dw's
+        if (p.b === null) assertEquals(r.db, null, label);
+        else assertWithin(r.db!, p.grads.db!.data, p.scale.db!, p.n.dw, u, `${label} db`);
+        // no dx: the same dw and db, bit for bit
+        const without = run(p.g, t, false);
+        assertSame(without.dw, r.dw, `${label} dw without dx`);
+        if (p.b !== null) assertSame(without.db!, r.db!, `${label} db without dx`);
       }
     }
   }
@@ -253,19 +260,22 @@ Deno.test("the fast layer runs the forced kernel: the depthwise kernels' bits, o
         });
       for (const [depthwise, run] of impls) {
         const label = `${depthwise} ${T.name} ${JSON.stringify(c)}`;
-        // forced on (C = 1 included): exactly the kernel's numbers; db is the layer's Σ dY
+        // forced on (C = 1 included): exactly the kernel's numbers
         const on = layer({ conv: "depthwise", depthwise }), direct = run(p.g, t, true);
         assertSame(on.y, direct.y, `${label} y`);
         assertSame(on.g.dx.data, direct.dx!, `${label} dx`);
         assertSame(on.g.dw.data, direct.dw, `${label} dw`);
         if (p.b === null) assertEquals(on.g.db, null, label);
-        else assertWithin(on.g.db!.data, p.grads.db!.data, p.scale.db!, p.n.dw, u, `${label} db`);
+        else assertSame(on.g.db!.data, direct.db!, `${label} db`);
       }
       // forced off: the per-group im2col + GEMM, within the bounds of the reference
       const off = layer({ conv: "im2col" }), label = `im2col ${T.name} ${JSON.stringify(c)}`;
       assertWithin(off.y, p.ref.y.data, p.scale.y, p.n.y, u, `${label} y`);
       assertWithin(off.g.dx.data, p.grads.dx.data, p.scale.dx, p.n.dx, u, `${label} dx`);
       assertWithin(off.g.dw.data, p.grads.dw.data, p.scale.dw, p.n.dw, u, `${label} dw`);
+      if (p.b !== null) {
+        assertWithin(off.g.db!.data, p.grads.db!.data, p.scale.db!, p.n.dw, u, `${label} db`);
+      }
     }
   }
 });

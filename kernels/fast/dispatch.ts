@@ -575,13 +575,13 @@ export function runDepthwiseForward<T extends FloatArray>(
 }
 
 /**
- * The depthwise convolution's dw and dx (unless null) on the implementation
+ * The depthwise convolution's dw, db and dx (each unless null) on the implementation
  * {@link depthwiseKernel} picks (the TypeScript loops also where the SIMD kernel's memory cannot
  * grow).
  *
- * @param p The geometry, dy, x, w, and dx (or null) and dw to write.
+ * @param p The geometry, dy, x, w, and dx (or null), dw and db (or null) to write.
  * @param scratch Gives an array of x's type of a length, for the TypeScript loops' padded planes.
- * @returns Nothing; `p.dx` and `p.dw` hold the gradients.
+ * @returns Nothing; `p.dx`, `p.dw` and `p.db` hold the gradients.
  *
  * @example One channel, a 1×1 filter of 3
  * ```ts
@@ -590,9 +590,10 @@ export function runDepthwiseForward<T extends FloatArray>(
  * const g = { N: 1, C: 1, H: 1, W: 2, D: 1, kh: 1, kw: 1, stride: [1, 1] as [number, number],
  *   padding: [0, 0] as [number, number], dilation: [1, 1] as [number, number], Ho: 1, Wo: 2 };
  * const x = new Float64Array([1, 2]), dx = new Float64Array(2), dw = new Float64Array(1);
- * const dy = new Float64Array([1, 1]);
- * runDepthwiseBackward({ g, dy, x, w: new Float64Array([3]), dx, dw }, (n) => new Float64Array(n));
- * assertEquals([Array.from(dx), Array.from(dw)], [[3, 3], [3]]);
+ * const dy = new Float64Array([1, 1]), db = new Float64Array(1);
+ * const w = new Float64Array([3]);
+ * runDepthwiseBackward({ g, dy, x, w, dx, dw, db }, (n) => new Float64Array(n));
+ * assertEquals([Array.from(dx), Array.from(dw), Array.from(db)], [[3, 3], [3], [2]]);
  * ```
  */
 export function runDepthwiseBackward<T extends FloatArray>(

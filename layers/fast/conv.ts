@@ -263,6 +263,15 @@ export function convBackwardChecked<T extends FloatArray>(
   const dw = ws.floats("dw", x.data, D * K, outs);
   const db = cache.bias ? ws.floats("db", x.data, D, [...outs, dw]) : null;
   const dY = dy.data;
+  const float32 = x.data instanceof Float32Array;
+  const kernel = convBackwardKernel(P, G, { channels: C, d: Dg, float32 });
+  if (kernel === "depthwise") {
+    // one input channel per group: dw, db and all of dx straight from x and dY, no x_col
+    const scratch = (length: number) =>
+      ws.floats("depthwise scratch", x.data, length, [...outs, dw, ...(db === null ? [] : [db])]);
+    runDepthwiseBackward({ g, dy: dY, x: x.data, w: w.data, dx, dw, db }, scratch);
+    return gradients(x, w, dx, dw, db);
+  }
   // dx and db accumulate (col2im, Σ over samples), dw accumulates over samples: start at 0
   dx?.fill(0);
   dw.fill(0);
@@ -278,14 +287,7 @@ export function convBackwardChecked<T extends FloatArray>(
       }
     }
   }
-  const float32 = x.data instanceof Float32Array;
-  const kernel = convBackwardKernel(P, G, { channels: C, d: Dg, float32 });
-  if (kernel === "depthwise") {
-    // one input channel per group: dw and dx straight from x and dY, no x_col
-    const scratch = (length: number) =>
-      ws.floats("depthwise scratch", x.data, length, [...outs, dw, ...(db === null ? [] : [db])]);
-    runDepthwiseBackward({ g, dy: dY, x: x.data, w: w.data, dx, dw }, scratch);
-  } else if (kernel === "batched") {
+  if (kernel === "batched") {
     // one group, the per-sample formulas for the whole batch: dY is [N, D], x_cols [N, K]
     const w_col = matrix(w.data, D, K);
     let x_cols = cols ?? x.data;
@@ -327,9 +329,21 @@ export function convBackwardChecked<T extends FloatArray>(
       }
     }
   }
+  return gradients(x, w, dx, dw, db);
+}
+
+/** The backward pass's result: dx (or null), dw and db (or null) as tensors of x's, w's and
+ * b's shapes. */
+function gradients<T extends FloatArray>(
+  x: Tensor<T>,
+  w: Tensor<T>,
+  dx: T | null,
+  dw: T,
+  db: T | null,
+): Gradients<T, Tensor<T> | null> | ParamGradients<T, Tensor<T> | null> {
   const grads = {
     dw: { shape: [...w.shape], data: dw },
-    db: db === null ? null : { shape: [D], data: db },
+    db: db === null ? null : { shape: [db.length], data: db },
   };
   return dx === null ? { dx: null, ...grads } : { dx: { shape: [...x.shape], data: dx }, ...grads };
 }
