@@ -67,6 +67,8 @@ export type {
   ReluCache,
   ReluForwardResult,
 } from "./layers/types.ts";
+// the bias's types in convForward's and convBackward's signatures
+export type { BiasGradient, HasBias } from "./layers/types.ts";
 export type { Kept } from "./layers/workspace.ts";
 export { Workspace } from "./layers/workspace.ts";
 export type { SoftmaxCrossEntropyResult } from "./layers/softmax_cross_entropy.ts";
