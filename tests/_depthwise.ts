@@ -1,7 +1,8 @@
 // Random depthwise convolutions (groups = C), shared by tests/differential_test.ts and
-// kernels/fast/depthwise_test.ts: channel multipliers M = D/C from 1 to 4 (and, every 17th, past
-// the TypeScript loops' limit), per-axis strides and paddings, dilations, padding "same", no
-// bias, batch 1, 1×1 kernels and kernels as large as the padded input.
+// kernels/fast/depthwise_test.ts: channel multipliers M = D/C from 1 to 4 (and, every 17th, 9
+// or 10; float64 takes im2col + GEMM past the TypeScript loops' limit of filters per group), per-
+// axis strides and paddings, dilations, padding "same", no bias, batch 1, 1×1 kernels and kernels
+// as large as the padded input.
 
 import { randInt } from "./_random.ts";
 

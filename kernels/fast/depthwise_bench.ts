@@ -3,7 +3,8 @@
 // WebAssembly SIMD kernel, the dispatcher's choice, and its TypeScript loops, forced), against
 // the per-group im2col + GEMM path it replaces (forced) and the reference backend. Forward with
 // `training: false`, and backward alone (dx, dw, db from one cache), each call with a workspace.
-// Then float64 (the TypeScript loops against im2col + GEMM), forward + backward.
+// Then float64 (the TypeScript loops against im2col + GEMM), forward + backward, and the sweep
+// over channel multipliers behind the dispatcher's limit.
 
 import { convBackward, convForward, type Tensor, Workspace } from "../../mod.ts";
 import { type ForcedKernels, forceKernels } from "./dispatch.ts";
@@ -78,6 +79,36 @@ for (const s of shapes) {
       forcing(v.kernels, () => {
         const f = convForward(x, w, b, { ...opts, workspace });
         convBackward(dy, f.cache, { workspace });
+      });
+    });
+  }
+}
+
+// The dispatcher's limit on filters per group (DEPTHWISE_LOOPS_MAX_MULTIPLIER): forward +
+// backward by channel multiplier M = D/C, the TypeScript loops (float64) and the SIMD kernel
+// (float32) against im2col + GEMM, 3×3 padding 1, batch 16.
+for (
+  const [T, C, M, impl] of [
+    [Float64Array, 32, 1, "loops"],
+    [Float64Array, 32, 2, "loops"],
+    [Float64Array, 32, 4, "loops"],
+    [Float64Array, 32, 8, "loops"],
+    [Float64Array, 32, 16, "loops"],
+    [Float32Array, 8, 16, "simd"],
+    [Float32Array, 8, 128, "simd"],
+  ] as const
+) {
+  const D = C * M, opts = { padding: 1, groups: C };
+  const x = rand([16, C, 14, 14], T), w = rand([D, 1, 3, 3], T), b = rand([D], T);
+  const dy = rand([16, D, 14, 14], T), g = `${T.name} [16,${C},14,14] M = ${M} fwd+bwd`;
+  for (const kernels of [{ conv: "depthwise", depthwise: impl }, { conv: "im2col" }] as const) {
+    const workspace = new Workspace(), base = kernels.conv === "depthwise";
+    Deno.bench(`${g} (${base ? `depthwise ${impl}` : "im2col + GEMM"})`, {
+      group: g,
+      baseline: base,
+    }, () => {
+      forcing(kernels, () => {
+        convBackward(dy, convForward(x, w, b, { ...opts, workspace }).cache, { workspace });
       });
     });
   }

@@ -69,9 +69,9 @@ export const CONV_DIRECT_MAX_PADDING = 0.25;
 
 /** One input channel per group (groups = C > 1): the depthwise kernel, on its TypeScript loops
  * while a group has at most this many filters M = D/C (float64 [16,32,14,14] 3×3 pad 1 fwd+bwd,
- * ms, depthwise vs im2col + GEMM: M = 1 2.9 vs 6.3, 4 11.5 vs 13.5, 8 21.3 vs 21.2, 16 41.0 vs
- * 35.9). Its SIMD kernel has no limit (float32 [16,8,14,14]: M = 128 17.1 vs 20.5). */
-export const DEPTHWISE_LOOPS_MAX_MULTIPLIER = 8;
+ * ms, loops vs im2col + GEMM: M = 1 6.2 vs 9.5, 2 11.4 vs 12.4, 4 18.8 vs 17.4, 8 35.4 vs 25.4).
+ * Its SIMD kernel has no limit (float32 [16,8,14,14]: M = 16 1.8 vs 4.8, M = 128 14.6 vs 22.9). */
+export const DEPTHWISE_LOOPS_MAX_MULTIPLIER = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Forcing a kernel (tests and benchmarks only)
@@ -356,8 +356,8 @@ export function maxPoolKernel(
 
 /**
  * Which implementation runs the depthwise kernel: WebAssembly SIMD for float32 where the runtime
- * has it (3–4× the TypeScript loops on the new model's layers, docs/performance.md), else the
- * TypeScript loops.
+ * has it (3–5× the TypeScript loops on the depthwise-separable model's layers,
+ * docs/performance.md), else the TypeScript loops.
  *
  * @param float32 Whether the arrays are Float32Array.
  * @returns The implementation.
