@@ -268,7 +268,7 @@ export function convBackwardChecked<T extends FloatArray>(
   if (kernel === "depthwise") {
     // one input channel per group: dw, db and all of dx straight from x and dY, no x_col
     const scratch = (length: number) =>
-      ws.floats("depthwise scratch", x.data, length, [...outs, dw, ...(db === null ? [] : [db])]);
+      ws.floats("depthwise planes", x.data, length, [...outs, dw, ...(db === null ? [] : [db])]);
     runDepthwiseBackward({ g, dy: dY, x: x.data, w: w.data, dx, dw, db }, scratch);
     return gradients(x, w, dx, dw, db);
   }
