@@ -26,6 +26,17 @@ import {
   type SimdKernelName,
 } from "./gemm_simd.ts";
 import { convSimdAvailable } from "./conv_simd.ts";
+import {
+  depthwiseBackward,
+  type DepthwiseBackwardProblem,
+  depthwiseForward,
+  type DepthwiseForwardProblem,
+} from "./depthwise.ts";
+import {
+  depthwiseSimdAvailable,
+  depthwiseSimdBackward,
+  depthwiseSimdForward,
+} from "./depthwise_simd.ts";
 import { maxPool2x2Simd, maxPoolSimdAvailable } from "./max_pool_simd.ts";
 import {
   maxPool4,
@@ -72,14 +83,21 @@ export const RUN_MEMCPY_MIN = 64;
  * this fraction (Wo = 10 pads 6 of 16 and was slower than im2col + gemm). */
 export const CONV_DIRECT_MAX_PADDING = 0.25;
 
+/** One input channel per group (groups = C > 1): the depthwise kernel, on its TypeScript loops
+ * while a group has at most this many filters M = D/C (float64 [16,32,14,14] 3×3 pad 1 fwd+bwd,
+ * ms, loops vs im2col + GEMM: M = 1 6.2 vs 9.5, 2 11.4 vs 12.4, 4 18.8 vs 17.4, 8 35.4 vs 25.4).
+ * Its SIMD kernel has no limit (float32 [16,8,14,14]: M = 16 1.8 vs 4.8, M = 128 14.6 vs 22.9). */
+export const DEPTHWISE_LOOPS_MAX_MULTIPLIER = 2;
+
 // ---------------------------------------------------------------------------------------------
 // Forcing a kernel (tests and benchmarks only)
 
 /** GEMM kernels: the simple loop nest, the blocked TypeScript kernel, WebAssembly SIMD. */
 export type GemmKernel = "simple" | "blocked" | "simd";
 /** How the fast convolution runs: one GEMM for the whole batch (one output position), the
- * direct SIMD kernel that never builds x_col (stride 1), or im2col + one GEMM per sample. */
-export type ConvKernel = "batched" | "direct" | "im2col";
+ * direct SIMD kernel that never builds x_col (stride 1), im2col + one GEMM per sample, or the
+ * depthwise kernel (one input channel per group: direct loops over the taps, no x_col). */
+export type ConvKernel = "batched" | "direct" | "im2col" | "depthwise";
 /** How im2col and col2im walk a table: entry by entry, or run by run. */
 export type GatherKernel = "indices" | "runs";
 /** Max-pool kernels: SIMD for float32 2×2/2, the 4-tap TypeScript loop, any window, and the
@@ -89,6 +107,8 @@ export type MaxPoolKernel = "simd" | "four" | "any" | "padded";
 /** Average-pool kernels: one contiguous sum per image (a window of the whole unpadded image),
  * or each window clipped to the image and summed (any geometry). */
 export type AvgPoolKernel = "global" | "direct";
+/** The depthwise kernel's implementations: WebAssembly SIMD (float32), TypeScript loops. */
+export type DepthwiseKernel = "simd" | "loops";
 
 /** Kernels to use in place of the dispatcher's choice, where they can run. */
 export interface ForcedKernels {
@@ -106,6 +126,8 @@ export interface ForcedKernels {
   avgPool?: AvgPoolKernel;
   /** The batch-norm loops. */
   batchNorm?: BatchNormKernel;
+  /** The depthwise kernel's implementation. */
+  depthwise?: DepthwiseKernel;
 }
 
 let forced: ForcedKernels = {};
@@ -202,15 +224,19 @@ export interface ConvShape {
   readonly float32: boolean;
   /** Whether every sample's x_col is kept for the backward pass. */
   readonly keep: boolean;
+  /** Input channels C; groups = C (one channel per group) may run the depthwise kernel. */
+  readonly channels?: number;
 }
 
 /**
  * How the fast convolution's forward pass runs. One output position per sample (a kernel that
  * covers the input, as in a fully connected layer): the whole batch as one GEMM. Float32,
  * stride 1, no x_col kept, and a product the GEMM would run on the FMA kernel: the direct kernel,
- * whose sums are then the GEMM's bit for bit, while its row padding stays small. Otherwise
- * im2col and a GEMM per sample (and per group). Both special kernels are for one group and
- * adjacent taps only.
+ * whose sums are then the GEMM's bit for bit, while its row padding stays small. Both are for
+ * one group and adjacent taps only. One input channel per group (groups = C > 1): the
+ * depthwise kernel (any stride, padding and dilation; on its TypeScript loops only up to
+ * {@link DEPTHWISE_LOOPS_MAX_MULTIPLIER} filters per group). Otherwise im2col and a GEMM per
+ * sample (and per group).
  *
  * @param s The layer's shape.
  * @returns The kernel.
@@ -225,6 +251,8 @@ export interface ConvShape {
  * assertEquals(convKernel({ ...s, keep: true }), "im2col");
  * assertEquals(convKernel({ ...s, p: 1, outWidth: 1 }), "batched");
  * assertEquals(convKernel({ ...s, groups: 2 }), "im2col");
+ * // 32 channels, 32 groups, one 3×3 filter each: depthwise
+ * assertEquals(convKernel({ ...s, d: 1, k: 9, groups: 32, channels: 32 }), "depthwise");
  * ```
  */
 export function convKernel(s: ConvShape): ConvKernel {
@@ -233,6 +261,8 @@ export function convKernel(s: ConvShape): ConvKernel {
     convSimdAvailable();
   if (forced.conv === "im2col" || (forced.conv === "direct" && direct)) return forced.conv;
   if (forced.conv === "batched" && plain && s.p === 1) return forced.conv;
+  const depthwise = depthwiseChoice(s.channels, s.groups ?? 1, s.d, s.float32);
+  if (depthwise !== null) return depthwise;
   if (!plain) return "im2col";
   if (s.p === 1) return "batched";
   const padded = Math.ceil(s.outWidth / 8) * 8;
@@ -244,10 +274,14 @@ export function convKernel(s: ConvShape): ConvKernel {
 
 /**
  * How the fast convolution's backward pass runs: one GEMM for the whole batch where there is one
- * output position per sample (and one group), else im2col and GEMMs per sample and group.
+ * output position per sample (and one group), the depthwise kernel where the forward pass's
+ * {@link convKernel} would choose it (one input channel per group), else im2col and GEMMs per
+ * sample and group.
  *
  * @param p Output positions per sample.
  * @param groups Groups G; default 1.
+ * @param s Input channels C (else no depthwise kernel), filters per group D/G, and whether the
+ *   arrays are Float32Array.
  * @returns The kernel.
  *
  * @example
@@ -256,12 +290,40 @@ export function convKernel(s: ConvShape): ConvKernel {
  * import { assertEquals } from "@std/assert";
  * assertEquals([convBackwardKernel(1), convBackwardKernel(64)], ["batched", "im2col"]);
  * assertEquals(convBackwardKernel(1, 2), "im2col");
+ * assertEquals(convBackwardKernel(64, 32, { channels: 32, d: 1 }), "depthwise");
+ * assertEquals(convBackwardKernel(64, 32, { channels: 32, d: 16 }), "im2col"); // float64
  * ```
  */
-export function convBackwardKernel(p: number, groups = 1): "batched" | "im2col" {
+export function convBackwardKernel(
+  p: number,
+  groups = 1,
+  s: { readonly channels?: number; readonly d?: number; readonly float32?: boolean } = {},
+): Exclude<ConvKernel, "direct"> {
   const batched = p === 1 && groups === 1;
   if (forced.conv === "im2col" || (forced.conv === "batched" && batched)) return forced.conv;
+  const depthwise = depthwiseChoice(s.channels, groups, s.d ?? 1, s.float32 ?? false);
+  if (depthwise !== null) return depthwise;
   return batched ? "batched" : "im2col";
+}
+
+/**
+ * "depthwise" where a convolution with these sizes runs on the depthwise kernel (after the
+ * forced im2col and batched kernels): forced, with one input channel per group; unforced, with
+ * more than one group, on the SIMD kernel or with at most
+ * {@link DEPTHWISE_LOOPS_MAX_MULTIPLIER} filters per group. One group (C = 1) keeps the
+ * ungrouped kernels, whose sums are im2col + GEMM's. Else null.
+ */
+function depthwiseChoice(
+  channels: number | undefined,
+  groups: number,
+  d: number,
+  float32: boolean,
+): "depthwise" | null {
+  if (channels !== groups) return null; // not one channel per group (or C unknown)
+  if (forced.conv === "depthwise") return "depthwise";
+  if (groups === 1) return null;
+  const fits = depthwiseKernel(float32) === "simd" || d <= DEPTHWISE_LOOPS_MAX_MULTIPLIER;
+  return fits ? "depthwise" : null;
 }
 
 /**
@@ -346,6 +408,29 @@ export function avgPoolKernel(g: Im2colGeometry): AvgPoolKernel {
     (g.padding ?? [0, 0]).every((p) => p === 0);
   if (forced.avgPool === "direct" || (forced.avgPool === "global" && global)) return forced.avgPool;
   return global ? "global" : "direct";
+}
+
+/**
+ * Which implementation runs the depthwise kernel: WebAssembly SIMD for float32 where the runtime
+ * has it (3–5× the TypeScript loops on the depthwise-separable model's layers,
+ * docs/performance.md), else the TypeScript loops.
+ *
+ * @param float32 Whether the arrays are Float32Array.
+ * @returns The implementation.
+ *
+ * @example
+ * ```ts
+ * import { depthwiseKernel } from "./dispatch.ts";
+ * import { assert, assertEquals } from "@std/assert";
+ * assertEquals(depthwiseKernel(false), "loops");
+ * assert(["simd", "loops"].includes(depthwiseKernel(true)));
+ * ```
+ */
+export function depthwiseKernel(float32: boolean): DepthwiseKernel {
+  const simdOk = float32 && depthwiseSimdAvailable();
+  const f = forced.depthwise;
+  if (f === "loops" || (f === "simd" && simdOk)) return f;
+  return simdOk ? "simd" : "loops";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -568,10 +653,76 @@ export function runAvgPoolBackward<T extends FloatArray>(p: AvgPoolProblem<T>): 
 }
 
 /**
+ * The depthwise convolution's forward pass on the implementation {@link depthwiseKernel} picks
+ * (the TypeScript loops also where the SIMD kernel's memory cannot grow).
+ *
+ * @param p The geometry, x, w, b (or null), and y to write.
+ * @param scratch Gives an array of x's type of a length, for the TypeScript loops' padded plane.
+ * @returns Nothing; `p.y` holds y.
+ *
+ * @example Two channels, one 1×1 filter each
+ * ```ts
+ * import { runDepthwiseForward } from "./dispatch.ts";
+ * import { assertEquals } from "@std/assert";
+ * const g = { N: 1, C: 2, H: 1, W: 2, D: 2, kh: 1, kw: 1, stride: [1, 1] as [number, number],
+ *   padding: [0, 0] as [number, number], dilation: [1, 1] as [number, number], Ho: 1, Wo: 2 };
+ * const y = new Float32Array(4);
+ * runDepthwiseForward(
+ *   { g, x: new Float32Array([1, 2, 3, 4]), w: new Float32Array([2, -1]), b: null, y },
+ *   (n) => new Float32Array(n),
+ * );
+ * assertEquals(Array.from(y), [2, 4, -3, -4]);
+ * ```
+ */
+export function runDepthwiseForward<T extends FloatArray>(
+  p: DepthwiseForwardProblem<T>,
+  scratch: (length: number) => T,
+): void {
+  const simdOk = depthwiseKernel(p.x instanceof Float32Array) === "simd";
+  if (simdOk && depthwiseSimdForward(p as unknown as DepthwiseForwardProblem<Float32Array>)) {
+    return;
+  }
+  depthwiseForward(p, scratch);
+}
+
+/**
+ * The depthwise convolution's dw, db and dx (each unless null) on the implementation
+ * {@link depthwiseKernel} picks (the TypeScript loops also where the SIMD kernel's memory cannot
+ * grow).
+ *
+ * @param p The geometry, dy, x, w, and dx (or null), dw and db (or null) to write.
+ * @param scratch Gives an array of x's type of a length, for the TypeScript loops' padded planes.
+ * @returns Nothing; `p.dx`, `p.dw` and `p.db` hold the gradients.
+ *
+ * @example One channel, a 1×1 filter of 3
+ * ```ts
+ * import { runDepthwiseBackward } from "./dispatch.ts";
+ * import { assertEquals } from "@std/assert";
+ * const g = { N: 1, C: 1, H: 1, W: 2, D: 1, kh: 1, kw: 1, stride: [1, 1] as [number, number],
+ *   padding: [0, 0] as [number, number], dilation: [1, 1] as [number, number], Ho: 1, Wo: 2 };
+ * const x = new Float64Array([1, 2]), dx = new Float64Array(2), dw = new Float64Array(1);
+ * const dy = new Float64Array([1, 1]), db = new Float64Array(1);
+ * const w = new Float64Array([3]);
+ * runDepthwiseBackward({ g, dy, x, w, dx, dw, db }, (n) => new Float64Array(n));
+ * assertEquals([Array.from(dx), Array.from(dw), Array.from(db)], [[3, 3], [3], [2]]);
+ * ```
+ */
+export function runDepthwiseBackward<T extends FloatArray>(
+  p: DepthwiseBackwardProblem<T>,
+  scratch: (length: number) => T,
+): void {
+  const simdOk = depthwiseKernel(p.x instanceof Float32Array) === "simd";
+  if (simdOk && depthwiseSimdBackward(p as unknown as DepthwiseBackwardProblem<Float32Array>)) {
+    return;
+  }
+  depthwiseBackward(p, scratch);
+}
+
+/**
  * What the fast backend can run here, for reports (compare, the benches).
  *
- * @returns The SIMD GEMM micro-kernel in use (or null), and whether the direct convolution and
- *   the SIMD max pool can run.
+ * @returns The SIMD GEMM micro-kernel in use (or null), and whether the direct convolution,
+ *   the SIMD max pool and the SIMD depthwise convolution can run.
  *
  * @example
  * ```ts
@@ -584,11 +735,13 @@ export function fastKernels(): {
   gemmSimd: SimdKernelName | null;
   convDirect: boolean;
   maxPoolSimd: boolean;
+  depthwiseSimd: boolean;
 } {
   return {
     gemmSimd: simd()?.name ?? null,
     convDirect: convSimdAvailable(),
     maxPoolSimd: maxPoolSimdAvailable(),
+    depthwiseSimd: depthwiseSimdAvailable(),
   };
 }
 

@@ -1,5 +1,6 @@
 /**
- * What the WebAssembly drivers (kernels/fast/gemm_simd.ts, conv_simd.ts, max_pool_simd.ts) share:
+ * What the WebAssembly drivers (kernels/fast/gemm_simd.ts, conv_simd.ts, max_pool_simd.ts,
+ * depthwise_simd.ts) share:
  * instantiating an embedded module, where the runtime accepts it, and growing its one memory.
  * Private to kernels/.
  *

@@ -13,6 +13,9 @@
  * - "im2col": per sample (and per group), x_col by the table's runs, then
  *   y_n = w_col · x_col + b on the GEMM kernel for the shape, with each group's w_col packed once
  *   per call for all samples.
+ * - "depthwise" (one input channel per group, groups = C): kernels/fast/depthwise.ts's direct
+ *   loops over the taps (WebAssembly SIMD for float32), forward and backward, never building
+ *   x_col; each group's GEMM would be [D/C, kh·kw]·[kh·kw, P], too small to pay for itself.
  *
  * The arrays it writes live in the caller's workspace when one is given (results, every
  * sample's x_col kept for the backward pass in training, scratch, packed weights), else in new
@@ -44,6 +47,8 @@ import {
   convKernel,
   packForGemm,
   runCol2im,
+  runDepthwiseBackward,
+  runDepthwiseForward,
   runIm2col,
 } from "../../kernels/fast/dispatch.ts";
 
@@ -122,6 +127,7 @@ export function convForwardChecked<T extends FloatArray>(
     dilation: g.dilation,
     float32,
     keep,
+    channels: C,
   });
   let columns: T | undefined;
   if (kernel === "batched") {
@@ -137,6 +143,11 @@ export function convForwardChecked<T extends FloatArray>(
     for (let n = 0; n < N; n++) y.set(bias, n * D);
     product(matrix(x_cols, N, K), w_col, y, { transB: true, beta: 1 }); // y = x_cols · w_colᵀ + b
     if (keep) columns = x_cols;
+  } else if (kernel === "depthwise") {
+    // one input channel per group: the taps read x in place, so there is no x_col to keep
+    const scratch = (length: number) =>
+      ws.floats("depthwise scratch", x.data, length, [...inputs, y]);
+    runDepthwiseForward({ g, x: x.data, w: w.data, b: b?.data ?? null, y }, scratch);
   } else if (
     kernel === "direct" &&
     convSimd(x.data as Float32Array, w.data as Float32Array, bias as Float32Array, {
@@ -252,6 +263,15 @@ export function convBackwardChecked<T extends FloatArray>(
   const dw = ws.floats("dw", x.data, D * K, outs);
   const db = cache.bias ? ws.floats("db", x.data, D, [...outs, dw]) : null;
   const dY = dy.data;
+  const float32 = x.data instanceof Float32Array;
+  const kernel = convBackwardKernel(P, G, { channels: C, d: Dg, float32 });
+  if (kernel === "depthwise") {
+    // one input channel per group: dw, db and all of dx straight from x and dY, no x_col
+    const scratch = (length: number) =>
+      ws.floats("depthwise planes", x.data, length, [...outs, dw, ...(db === null ? [] : [db])]);
+    runDepthwiseBackward({ g, dy: dY, x: x.data, w: w.data, dx, dw, db }, scratch);
+    return gradients(x, w, dx, dw, db);
+  }
   // dx and db accumulate (col2im, Σ over samples), dw accumulates over samples: start at 0
   dx?.fill(0);
   dw.fill(0);
@@ -267,7 +287,7 @@ export function convBackwardChecked<T extends FloatArray>(
       }
     }
   }
-  if (convBackwardKernel(P, G) === "batched") {
+  if (kernel === "batched") {
     // one group, the per-sample formulas for the whole batch: dY is [N, D], x_cols [N, K]
     const w_col = matrix(w.data, D, K);
     let x_cols = cols ?? x.data;
@@ -309,9 +329,21 @@ export function convBackwardChecked<T extends FloatArray>(
       }
     }
   }
+  return gradients(x, w, dx, dw, db);
+}
+
+/** The backward pass's result: dx (or null), dw and db (or null) as tensors of x's, w's and
+ * b's shapes. */
+function gradients<T extends FloatArray>(
+  x: Tensor<T>,
+  w: Tensor<T>,
+  dx: T | null,
+  dw: T,
+  db: T | null,
+): Gradients<T, Tensor<T> | null> | ParamGradients<T, Tensor<T> | null> {
   const grads = {
     dw: { shape: [...w.shape], data: dw },
-    db: db === null ? null : { shape: [D], data: db },
+    db: db === null ? null : { shape: [db.length], data: db },
   };
   return dx === null ? { dx: null, ...grads } : { dx: { shape: [...x.shape], data: dx }, ...grads };
 }

@@ -779,12 +779,19 @@ async function main(): Promise<void> {
         initErr.has(i.name) ? `${i.name}: ${initErr.get(i.name)}` : i.describe()
       ),
     });
-    await Deno.writeTextFile(opts.write, page);
+    // the sections after KEPT are measurements of single kernels (deno bench), written by
+    // hand: a rerun keeps them as they are
+    const old = await Deno.readTextFile(opts.write).catch(() => "");
+    const kept = old.indexOf(KEPT);
+    await Deno.writeTextFile(opts.write, kept < 0 ? page : `${page}\n${old.slice(kept)}`);
     // deno fmt wraps Markdown prose: format the page so `deno fmt --check` stays clean
     await run(Deno.execPath(), ["fmt", "--quiet", opts.write]);
     progress(`\nwrote ${opts.write}`);
   }
 }
+
+/** The line after which docs/performance.md's hand-written sections begin. */
+const KEPT = "<!-- kept by deno task compare --write: the sections below are written by hand -->";
 
 interface PageInput {
   opts: Options;

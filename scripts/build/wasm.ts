@@ -9,6 +9,8 @@
  * - kernels/fast/conv_simd.wat → kernels/fast/conv_simd_wasm.ts (stride-1 convolution without im2col's
  *   array, relaxed SIMD)
  * - kernels/fast/max_pool_simd.wat → kernels/fast/max_pool_simd_wasm.ts (2×2 max-pooling, SIMD128)
+ * - kernels/fast/depthwise_simd.wat → kernels/fast/depthwise_simd_wasm.ts (depthwise convolution,
+ *   forward and backward, SIMD128)
  *
  * The assembler is the npm package wabt, pinned to one version so the bytes, and so the generated
  * file, are reproducible; it is a build-time tool only.
@@ -74,6 +76,14 @@ const KERNELS: readonly Kernel[] = [
     what: "The float32 max-pool kernel for 2×2 windows with stride 2 (4 windows per SIMD128 step)",
     relaxed: false,
     loader: "kernels/fast/max_pool_simd.ts",
+  },
+  {
+    wat: "kernels/fast/depthwise_simd.wat",
+    out: "kernels/fast/depthwise_simd_wasm.ts",
+    constant: "DEPTHWISE_SIMD_WASM_BASE64",
+    what: "The float32 depthwise convolution, forward and backward, on polyphase planes (SIMD128)",
+    relaxed: false,
+    loader: "kernels/fast/depthwise_simd.ts",
   },
 ];
 
