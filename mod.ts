@@ -134,6 +134,8 @@ export {
   buildNetwork,
   LENET5,
   lenet5,
+  MOBILE_NET,
+  mobileNet,
   MODELS,
   SMALL_NET,
   smallNet,

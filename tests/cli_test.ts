@@ -190,8 +190,8 @@ Deno.test("10. a save removes the temporaries of killed saves, not those of one 
 Deno.test("13. CLI: each bad flag is refused with the flag and its valid values (exit 2)", async () => {
   const cases: [string[], RegExp][] = [
     [["--epochs", "-1"], /--epochs must be a positive integer, got "-1"/],
-    [["--model", "__proto__"], /--model must be one of small, lenet5, got "__proto__"/],
-    [["--model", "constructor"], /--model must be one of small, lenet5, got "constructor"/],
+    [["--model", "__proto__"], /--model must be one of small, lenet5, mobile, got "__proto__"/],
+    [["--model", "constructor"], /--model must be one of small, lenet5, mobile, got "constructor"/],
     [["--lr", "0x10"], /--lr must be a decimal number above 0, got "0x10"/],
     [["--shift", "100"], /--shift must be an integer from 0 to 13, got "100"/],
     [["--batch-size", "1.5"], /--batch-size must be a positive integer, got "1.5"/],

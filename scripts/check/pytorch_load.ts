@@ -14,7 +14,7 @@
 // above: PyTorch must load running_mean, running_var and the int64 count with strict=True, and
 // evaluation mode on both sides uses them.
 //
-// Not part of CI (it needs torch); run once and recorded in the README.
+// CI runs both forms (on a --model mobile checkpoint) where /usr/bin/python3 has torch.
 
 import { parseArgs } from "node:util";
 import { encodeCheckpoint, restoreCheckpoint } from "../../io/checkpoint.ts";
