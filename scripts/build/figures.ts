@@ -1076,7 +1076,37 @@ function swatch(
   return [svg, x + 40 + label.length * 6.3];
 }
 
-function stride2FramesFigure(): Figure {
+/**
+ * The frames of a frame-by-frame figure as one SMIL animation: every frame at the same place,
+ * each shown for `seconds` in turn (a discrete opacity animation, looping). A renderer without
+ * SMIL shows the first frame. `frames[f].shift` moves frame f, drawn where the static strip has
+ * it, to the animation's one place.
+ */
+function animatedFrames(
+  frames: readonly { svg: string; shift: readonly [number, number] }[],
+  seconds: number,
+  scale = 1,
+): string {
+  const n = frames.length, dur = `${n * seconds}s`;
+  return frames.map(({ svg, shift }, f) => {
+    const at = (t: number) => num(Math.round((t / n) * 1e4) / 1e4);
+    const [values, keyTimes] = f === 0
+      ? ["1;0", `0;${at(1)}`]
+      : f === n - 1
+      ? ["0;1", `0;${at(f)}`]
+      : ["0;1;0", `0;${at(f)};${at(f + 1)}`];
+    const move = `translate(${num(shift[0])}, ${num(shift[1])})` +
+      (scale === 1 ? "" : ` scale(${num(scale)})`);
+    return `<g transform="${move}" opacity="${f === 0 ? 1 : 0}">
+` +
+      `<animate attributeName="opacity" calcMode="discrete" values="${values}"` +
+      ` keyTimes="${keyTimes}" dur="${dur}" repeatCount="indefinite"/>
+${svg}
+</g>`;
+  }).join("\n");
+}
+
+function stride2FramesFigure(): Figure[] {
   const { H, k, s, x, w, b } = WALK;
   const xt = tensor([1, 1, H, H], x), wt = tensor([1, 1, k, k], w);
   const { y } = convForward(xt, wt, tensor([1], [b]), { stride: s });
@@ -1116,7 +1146,11 @@ function stride2FramesFigure(): Figure {
   const cs = 44, ocs = 40, gap = 36, top = 116;
   const fw = H * cs;
   body.push(emptyGridDef("wt-y-empty", Ho, Wo, ocs));
+  const frames: { svg: string; shift: [number, number] }[] = [];
+  // the animation: one frame, centred in animWidth, below its two header lines at head
+  const head = 64, animWidth = 480;
   for (let p = 0; p < P; p++) {
+    const mark = body.length;
     const fx = 20 + p * (fw + gap), oh = Math.floor(p / Wo), ow = p % Wo;
     // the window of output p starts where its tap 0 reads: table entry (0, p)
     const start = table.indices[p], r0 = Math.floor(start / H), c0 = start % H;
@@ -1168,19 +1202,36 @@ function stride2FramesFigure(): Figure {
       bold: true,
       font: FONT,
     }));
+    frames.push({
+      svg: body.slice(mark).join("\n"),
+      shift: [(animWidth - fw) / 2 - fx, head - top],
+    });
   }
   const width = Math.max(20 + P * (fw + gap) - gap + 20, lx);
   const height = top + 28 + H * cs + 24 + Ho * ocs + 40;
   const svg = svgDoc(width, height, title, body)
     .replace("</title>", `</title>\n<desc>${esc(desc)}</desc>`);
-  return { name: "stride2_frames.svg", svg };
+  // the same frames, animated: one place, 1.5 s each
+  const animTitle = `Convolution, stride ${s}, animated`;
+  const anim = svgDoc(animWidth, height - top + head, animTitle, [
+    text(20, 24, animTitle, { size: 14, bold: true }),
+    text(
+      20,
+      42,
+      `x [1,1,${H},${H}], w [1,1,${k},${k}], b = ${b}: the kernel's footprint at each output`,
+      { size: 12, color: MUTED },
+    ),
+    emptyGridDef("wt-y-empty", Ho, Wo, ocs),
+    animatedFrames(frames, 1.5),
+  ]).replace("</title>", `</title>\n<desc>${esc(desc)}</desc>`);
+  return [{ name: "stride2_frames.svg", svg }, { name: "stride2_anim.svg", svg: anim }];
 }
 
 // ---------------------------------------------------------------------------------------------
 // 9. The same example's dx as a stride-1 convolution: dy with zeros inserted between its entries
 // and padded by k − 1, the kernel rotated by 180°, one frame per cell of dx.
 
-function transposedFramesFigure(): Figure {
+function transposedFramesFigure(): Figure[] {
   const { H, k, s, w, dy } = WALK;
   const table = im2colTable({ channels: 1, height: H, width: H, kernel: [k, k], stride: [s, s] });
   const Ho = table.outHeight, Wo = table.outWidth;
@@ -1312,7 +1363,10 @@ function transposedFramesFigure(): Figure {
   body.push(emptyGridDef("wt-dx-empty", H, H, ocs));
   const fw = U * cs + gap + H * ocs, top = ly + H * ls + 48;
   const fh = 12 + Math.max(U * cs, H * ocs);
+  const frames: { svg: string; shift: [number, number] }[] = [];
+  const head = 60, zoom = 2; // the animation: below its header, twice the size
   for (let q = 0; q < H * H; q++) {
+    const mark = body.length;
     const h = Math.floor(q / H), v = q % H;
     const fx = 20 + v * (fw + fgap), fy = top + h * (fh + rowGap), gy = fy + 10;
     body.push(`<use href="#wt-u" x="${num(fx)}" y="${num(gy)}"/>`);
@@ -1353,12 +1407,32 @@ function transposedFramesFigure(): Figure {
         font: FONT,
       }),
     );
+    // scaled by zoom about the origin, so the shift is taken in the scaled frame's units
+    frames.push({
+      svg: body.slice(mark).join("\n"),
+      shift: [20 - zoom * fx, head - zoom * (fy - 14)],
+    });
   }
   const width = Math.max(20 + H * (fw + fgap) - fgap + 20, legendEnd);
   const height = top + H * (fh + rowGap) - rowGap + 16;
   const svg = svgDoc(width, height, title, body)
     .replace("</title>", `</title>\n<desc>${esc(desc)}</desc>`);
-  return { name: "zero_inserted_frames.svg", svg };
+  // the same frames, animated at twice the size: one place, 1 s each
+  const animTitle = "dx as a convolution of the zero-stuffed dy, animated";
+  const anim = svgDoc(zoom * fw + 40, head + zoom * (fh + 12) + 16, animTitle, [
+    text(20, 24, animTitle, { size: 14, bold: true }),
+    text(
+      20,
+      42,
+      `the rotated ${k}×${k} kernel over dy, zeros inserted, padded by ${k - 1}: one cell of dx ` +
+        "at a time",
+      { size: 12, color: MUTED },
+    ),
+    `<defs>\n<g id="wt-u">\n${bg.join("\n")}\n</g>\n</defs>`,
+    emptyGridDef("wt-dx-empty", H, H, ocs),
+    animatedFrames(frames, 1, zoom),
+  ]).replace("</title>", `</title>\n<desc>${esc(desc)}</desc>`);
+  return [{ name: "zero_inserted_frames.svg", svg }, { name: "zero_inserted_anim.svg", svg: anim }];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1373,8 +1447,8 @@ export function figures(): Figure[] {
     groupsFigure(),
     convTransposeFigure(),
     avgPoolFigure(),
-    stride2FramesFigure(),
-    transposedFramesFigure(),
+    ...stride2FramesFigure(),
+    ...transposedFramesFigure(),
   ];
 }
 
