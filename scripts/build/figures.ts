@@ -958,6 +958,484 @@ function avgPoolFigure(): Figure {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 8. The stride-2 walkthrough of docs/walkthrough.md, frame by frame, in the style of Dumoulin and
+// Visin's "A guide to convolution arithmetic": the input in blue, the kernel's footprint shaded
+// with its weights in the corner of each cell, the output in green, one frame per output position.
+
+/** docs/walkthrough.md's stride-2 example: x [1,1,5,5], w [1,1,3,3], b = 1, dy [1,1,2,2]. */
+const WALK = {
+  H: 5,
+  k: 3,
+  s: 2,
+  x: [1, 0, 2, 1, 0, 2, 1, 0, 3, 1, 0, 3, 1, 1, 2, 1, 2, 0, 2, 1, 3, 0, 1, 0, 2],
+  w: [1, 0, -1, 2, 1, 0, 0, -1, 1],
+  b: 1,
+  dy: [1, 2, -1, 1],
+} as const;
+
+/** The colours of the frames: blue input, green output (dark text on light fills, white on dark). */
+const FRAME = {
+  input: "#dbeafe",
+  inputStroke: "#93c5fd",
+  foot: "#1d4ed8",
+  footText: "#ffffff",
+  footEdge: "#1e3a8a",
+  footZero: "#bfdbfe",
+  entry: "#93c5fd",
+  padStroke: "#9ca3af",
+  zeroText: "#1d4ed8",
+  weight: "#fde68a",
+  outEmpty: "#f0fdf4",
+  outStroke: "#86efac",
+  outDone: "#bbf7d0",
+  outNow: "#15803d",
+} as const;
+
+/** One cell of a frame grid: a filled square with an optional dashed edge and a value. */
+function frameCell(
+  x: number,
+  y: number,
+  size: number,
+  fill: string,
+  stroke: string,
+  label: string | undefined,
+  opts: {
+    color?: string;
+    bold?: boolean;
+    dashed?: boolean;
+    fontSize?: number;
+    /** Where the value sits, as fractions of the cell; default its centre. */
+    at?: readonly [number, number];
+  } = {},
+): string {
+  const dash = opts.dashed ? ' stroke-dasharray="3 2"' : "";
+  const out = [
+    `<rect x="${num(x + 0.5)}" y="${num(y + 0.5)}" width="${num(size - 1)}"` +
+    ` height="${num(size - 1)}" fill="${fill}" stroke="${stroke}" stroke-width="1"${dash}/>`,
+  ];
+  if (label !== undefined) {
+    const fs = opts.fontSize ?? Math.round(size * 0.42), [ax, ay] = opts.at ?? [0.5, 0.5];
+    out.push(text(x + size * ax, y + size * ay + fs * 0.36, label, {
+      size: fs,
+      anchor: "middle",
+      color: opts.color ?? INK,
+      bold: opts.bold,
+      font: FONT,
+    }));
+  }
+  return out.join("\n");
+}
+
+/** The output grid of a frame over an empty grid drawn once as `<use href="#emptyId">`: cells
+ * before `now` done (light), `now` dark, the rest left empty. */
+function outputFrame(
+  x0: number,
+  y0: number,
+  cols: number,
+  cs: number,
+  values: ArrayLike<number>,
+  now: number,
+  emptyId: string,
+): string {
+  const out = [`<use href="#${emptyId}" x="${num(x0)}" y="${num(y0)}"/>`];
+  for (let q = 0; q <= now; q++) {
+    const x = x0 + (q % cols) * cs, y = y0 + Math.floor(q / cols) * cs;
+    out.push(
+      q < now
+        ? frameCell(x, y, cs, FRAME.outDone, FRAME.outStroke, num(values[q]))
+        : frameCell(x, y, cs, FRAME.outNow, FRAME.outNow, num(values[q]), {
+          color: "#ffffff",
+          bold: true,
+        }),
+    );
+  }
+  return out.join("\n");
+}
+
+/** An empty output grid, to be drawn by `<use>`, in a `<defs>` element. */
+function emptyGridDef(id: string, rows: number, cols: number, cs: number): string {
+  const cells: string[] = [];
+  for (let q = 0; q < rows * cols; q++) {
+    const x = (q % cols) * cs, y = Math.floor(q / cols) * cs;
+    cells.push(frameCell(x, y, cs, FRAME.outEmpty, FRAME.outStroke, undefined));
+  }
+  return `<defs>\n<g id="${id}">\n${cells.join("\n")}\n</g>\n</defs>`;
+}
+
+/** A legend entry: a swatch and its label; returns the SVG and the x after it. */
+function swatch(
+  x: number,
+  y: number,
+  fill: string,
+  stroke: string,
+  label: string,
+  dashed = false,
+): [string, number] {
+  const svg = frameCell(x, y - 12, 16, fill, stroke, undefined, { dashed }) + "\n" +
+    text(x + 22, y, label, { size: 12, color: MUTED });
+  return [svg, x + 40 + label.length * 6.3];
+}
+
+/**
+ * The frames of a frame-by-frame figure as one SMIL animation: every frame at the same place,
+ * each shown for `seconds` in turn (a discrete opacity animation, looping). A renderer without
+ * SMIL shows the first frame. `frames[f].shift` moves frame f, drawn where the static strip has
+ * it, to the animation's one place.
+ */
+function animatedFrames(
+  frames: readonly { svg: string; shift: readonly [number, number] }[],
+  seconds: number,
+  scale = 1,
+): string {
+  const n = frames.length, dur = `${n * seconds}s`;
+  return frames.map(({ svg, shift }, f) => {
+    const at = (t: number) => num(Math.round((t / n) * 1e4) / 1e4);
+    const [values, keyTimes] = f === 0
+      ? ["1;0", `0;${at(1)}`]
+      : f === n - 1
+      ? ["0;1", `0;${at(f)}`]
+      : ["0;1;0", `0;${at(f)};${at(f + 1)}`];
+    const move = `translate(${num(shift[0])}, ${num(shift[1])})` +
+      (scale === 1 ? "" : ` scale(${num(scale)})`);
+    return `<g transform="${move}" opacity="${f === 0 ? 1 : 0}">
+` +
+      `<animate attributeName="opacity" calcMode="discrete" values="${values}"` +
+      ` keyTimes="${keyTimes}" dur="${dur}" repeatCount="indefinite"/>
+${svg}
+</g>`;
+  }).join("\n");
+}
+
+function stride2FramesFigure(): Figure[] {
+  const { H, k, s, x, w, b } = WALK;
+  const xt = tensor([1, 1, H, H], x), wt = tensor([1, 1, k, k], w);
+  const { y } = convForward(xt, wt, tensor([1], [b]), { stride: s });
+  const table = im2colTable({ channels: 1, height: H, width: H, kernel: [k, k], stride: [s, s] });
+  const Ho = table.outHeight, Wo = table.outWidth, P = table.cols;
+  const title = `Convolution, stride ${s}, frame by frame: x [1,1,${H},${H}], w [1,1,${k},${k}], ` +
+    `b = ${b} → y [1,1,${Ho},${Wo}]`;
+  const desc = `Four frames, one per output position. Each shows the ${H}×${H} input in light ` +
+    `blue with the ${k}×${k} kernel's footprint shaded dark blue (the input value in each cell, ` +
+    "the weight it is multiplied by in a yellow corner tag), and below it the " +
+    `${Ho}×${Wo} output in green, the current output dark with its value. The footprints start ` +
+    `at rows and columns 0 and ${s}, so they overlap in the middle row and column.`;
+  const body: string[] = [];
+  body.push(text(20, 28, title, { size: 16, bold: true }));
+  body.push(
+    text(
+      20,
+      48,
+      `y[oh][ow] = Σ w[i][j] · x[${s}·oh + i][${s}·ow + j] + b: the numbers of ` +
+        "docs/walkthrough.md (convForward, im2colTable)",
+      { size: 12, color: MUTED },
+    ),
+  );
+  let lx = 20;
+  for (
+    const [fill, stroke, label] of [
+      [FRAME.input, FRAME.inputStroke, "x"],
+      [FRAME.foot, FRAME.footEdge, "the kernel's footprint: x, and its weight in the corner"],
+      [FRAME.outNow, FRAME.outNow, "the output being computed"],
+      [FRAME.outDone, FRAME.outStroke, "outputs already computed"],
+    ] as const
+  ) {
+    const [svg, next] = swatch(lx, 78, fill, stroke, label);
+    body.push(svg);
+    lx = next;
+  }
+  const cs = 44, ocs = 40, gap = 36, top = 116;
+  const fw = H * cs;
+  body.push(emptyGridDef("wt-y-empty", Ho, Wo, ocs));
+  const frames: { svg: string; shift: [number, number] }[] = [];
+  // the animation: one frame, centred in animWidth, below its two header lines at head
+  const head = 64, animWidth = 480;
+  for (let p = 0; p < P; p++) {
+    const mark = body.length;
+    const fx = 20 + p * (fw + gap), oh = Math.floor(p / Wo), ow = p % Wo;
+    // the window of output p starts where its tap 0 reads: table entry (0, p)
+    const start = table.indices[p], r0 = Math.floor(start / H), c0 = start % H;
+    body.push(text(fx, top, `frame ${p + 1}: y[${oh}][${ow}]`, { size: 13, bold: true }));
+    body.push(
+      text(fx, top + 17, `rows ${r0}–${r0 + k - 1}, columns ${c0}–${c0 + k - 1}`, {
+        size: 12,
+        color: MUTED,
+      }),
+    );
+    const gy = top + 28;
+    for (let r = 0; r < H; r++) {
+      for (let c = 0; c < H; c++) {
+        const i = r - r0, j = c - c0, inFoot = i >= 0 && i < k && j >= 0 && j < k;
+        const cx = fx + c * cs, cy = gy + r * cs, v = num(x[r * H + c]);
+        if (!inFoot) {
+          body.push(frameCell(cx, cy, cs, FRAME.input, FRAME.inputStroke, v, { fontSize: 15 }));
+          continue;
+        }
+        body.push(frameCell(cx, cy, cs, FRAME.foot, FRAME.footEdge, v, {
+          color: FRAME.footText,
+          bold: true,
+          fontSize: 15,
+          at: [0.36, 0.36],
+        }));
+        // the weight this cell is multiplied by, in a tag at the bottom-right corner
+        const tw = 20, th = 15, tx = cx + cs - tw - 2, ty = cy + cs - th - 2;
+        body.push(rect(tx, ty, tw, th, FRAME.weight, FRAME.footEdge, 0.75));
+        body.push(text(tx + tw / 2, ty + th - 4, num(w[i * k + j]), {
+          size: 11,
+          anchor: "middle",
+          color: INK,
+          font: FONT,
+        }));
+      }
+    }
+    body.push(outline(fx, gy, cs, cs, r0, c0, r0 + k - 1, c0 + k - 1, FRAME.footEdge, 0.5));
+    const oy = gy + H * cs + 24, ox = fx + (fw - Wo * ocs) / 2;
+    body.push(text(ox - 8, oy + ocs * Ho / 2 + 4, "y", {
+      size: 13,
+      anchor: "end",
+      color: MUTED,
+      font: FONT,
+    }));
+    body.push(outputFrame(ox, oy, Wo, ocs, y.data, p, "wt-y-empty"));
+    body.push(text(fx + fw / 2, oy + Ho * ocs + 22, `y[${oh}][${ow}] = ${num(y.data[p])}`, {
+      size: 13,
+      anchor: "middle",
+      bold: true,
+      font: FONT,
+    }));
+    frames.push({
+      svg: body.slice(mark).join("\n"),
+      shift: [(animWidth - fw) / 2 - fx, head - top],
+    });
+  }
+  const width = Math.max(20 + P * (fw + gap) - gap + 20, lx);
+  const height = top + 28 + H * cs + 24 + Ho * ocs + 40;
+  const svg = svgDoc(width, height, title, body)
+    .replace("</title>", `</title>\n<desc>${esc(desc)}</desc>`);
+  // the same frames, animated: one place, 1.5 s each
+  const animTitle = `Convolution, stride ${s}, animated`;
+  const anim = svgDoc(animWidth, height - top + head, animTitle, [
+    text(20, 24, animTitle, { size: 14, bold: true }),
+    text(
+      20,
+      42,
+      `x [1,1,${H},${H}], w [1,1,${k},${k}], b = ${b}: the kernel's footprint at each output`,
+      { size: 12, color: MUTED },
+    ),
+    emptyGridDef("wt-y-empty", Ho, Wo, ocs),
+    animatedFrames(frames, 1.5),
+  ]).replace("</title>", `</title>\n<desc>${esc(desc)}</desc>`);
+  return [{ name: "stride2_frames.svg", svg }, { name: "stride2_anim.svg", svg: anim }];
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. The same example's dx as a stride-1 convolution: dy with zeros inserted between its entries
+// and padded by k − 1, the kernel rotated by 180°, one frame per cell of dx.
+
+function transposedFramesFigure(): Figure[] {
+  const { H, k, s, w, dy } = WALK;
+  const table = im2colTable({ channels: 1, height: H, width: H, kernel: [k, k], stride: [s, s] });
+  const Ho = table.outHeight, Wo = table.outWidth;
+  const { y: dx } = convTransposeForward(
+    tensor([1, 1, Ho, Wo], dy),
+    tensor([1, 1, k, k], w),
+    null,
+    {
+      stride: s,
+    },
+  );
+  const terms = col2im(new Float64Array(table.rows * table.cols).fill(1), table);
+  // the grid the rotated kernel slides over: (Ho − 1)·s + 1 rows with dy[i][j] at (i·s, j·s),
+  // padded by k − 1 on every side; kind 0 padding, 1 an inserted zero, 2 an entry of dy
+  const U = (Ho - 1) * s + 1 + 2 * (k - 1);
+  const kind = (r: number, c: number): number => {
+    const h = r - (k - 1), v = c - (k - 1);
+    if (h < 0 || v < 0 || h > (Ho - 1) * s || v > (Wo - 1) * s) return 0;
+    return h % s === 0 && v % s === 0 ? 2 : 1;
+  };
+  const value = (r: number, c: number): number => dy[((r - (k - 1)) / s) * Wo + (c - (k - 1)) / s];
+  const wRot = (i: number, j: number): number => w[(k - 1 - i) * k + (k - 1 - j)];
+  const title = `dx as a convolution: dy with ${s - 1} zero between entries, padded by ` +
+    `k − 1 = ${k - 1}, the kernel rotated 180°, stride 1 → dx [1,1,${H},${H}]`;
+  const desc =
+    `${H * H} frames, one per cell of dx. Each shows, on the left, the ${U}×${U} grid: ` +
+    "the four entries of dy in blue, the inserted zeros dashed blue, the padding dashed grey; " +
+    `the rotated ${k}×${k} kernel's footprint is outlined and shaded, the entries of dy under ` +
+    "it dark. On the right, the cells of dx computed so far in green, the current one dark. " +
+    "The caption counts the entries of dy under the footprint: 1, 2 or 4, the multiplicity " +
+    "col2im sums, in a checkerboard.";
+  const body: string[] = [];
+  body.push(text(20, 28, title, { size: 16, bold: true }));
+  body.push(
+    text(
+      20,
+      48,
+      `dx[h][v] = Σ u[h + i][v + j] · w[${k - 1} − i][${k - 1} − j] = ` +
+        `convTransposeForward(dy, w, null, { stride: ${s} }); its terms are the dy entries ` +
+        "under the footprint",
+      { size: 12, color: MUTED },
+    ),
+  );
+  // the legend: dy, the rotated kernel, the number of terms per cell, and the swatches
+  const ls = 24, ly = 92;
+  const panels: { label: string; n: number; m: number; cell: (q: number) => Cell }[] = [
+    {
+      label: "dy",
+      n: Ho,
+      m: Wo,
+      cell: (q) => ({ fill: FRAME.entry, stroke: FRAME.footEdge, text: num(dy[q]), bold: true }),
+    },
+    {
+      label: "w rotated 180°",
+      n: k,
+      m: k,
+      cell: (q) => ({
+        fill: FRAME.weight,
+        stroke: FRAME.footEdge,
+        text: num(wRot(Math.floor(q / k), q % k)),
+      }),
+    },
+    {
+      label: "terms per cell of dx",
+      n: H,
+      m: H,
+      cell: (q) => {
+        const l = Math.round(97 - 55 * (terms[q] / 4)); // as the multiplicity figure
+        return {
+          fill: `hsl(215, 80%, ${l}%)`,
+          text: num(terms[q]),
+          color: l < 60 ? "#ffffff" : INK,
+          bold: true,
+        };
+      },
+    },
+  ];
+  let px = 20;
+  for (const pn of panels) {
+    body.push(text(px, ly - 8, pn.label, { size: 12, bold: true }));
+    body.push(grid(px, ly, pn.n, pn.m, ls, ls, (r, c) => pn.cell(r * pn.m + c), 12));
+    px += Math.max(pn.m * ls, pn.label.length * 7) + 36;
+  }
+  const legend: [string, string, string, boolean][] = [
+    [FRAME.entry, FRAME.footEdge, "an entry of dy", false],
+    ["#ffffff", FRAME.foot, "an inserted zero (0)", true],
+    ["#ffffff", FRAME.padStroke, "padding (zero)", true],
+    [FRAME.foot, FRAME.footEdge, "an entry of dy under the kernel: a term", false],
+    [FRAME.footZero, FRAME.footEdge, "a zero under the kernel", false],
+    [FRAME.outNow, FRAME.outNow, "the cell of dx", false],
+  ];
+  legend.forEach(([fill, stroke, label, dashed], i) => {
+    const [svg] = swatch(
+      px + 10 + (i >= 3 ? 150 : 0),
+      ly + 12 + (i % 3) * 26,
+      fill,
+      stroke,
+      label,
+      dashed,
+    );
+    body.push(svg);
+  });
+  const legendEnd = px + 10 + 150 + 30 + 40 * 6;
+  // the grid without a kernel on it, drawn once and used by every frame
+  const cs = 18, ocs = 22, gap = 14, fgap = 30, rowGap = 38;
+  const bg: string[] = [];
+  for (let r = 0; r < U; r++) {
+    for (let c = 0; c < U; c++) {
+      const kd = kind(r, c), cx = c * cs, cy = r * cs;
+      bg.push(
+        kd === 2
+          ? frameCell(cx, cy, cs, FRAME.entry, FRAME.footEdge, num(value(r, c)), {
+            bold: true,
+            fontSize: 11,
+          })
+          : frameCell(
+            cx,
+            cy,
+            cs,
+            "#ffffff",
+            kd === 1 ? FRAME.foot : FRAME.padStroke,
+            kd === 1 ? "0" : undefined,
+            { dashed: true, color: FRAME.zeroText, fontSize: 9 },
+          ),
+      );
+    }
+  }
+  body.push(`<defs>\n<g id="wt-u">\n${bg.join("\n")}\n</g>\n</defs>`);
+  body.push(emptyGridDef("wt-dx-empty", H, H, ocs));
+  const fw = U * cs + gap + H * ocs, top = ly + H * ls + 48;
+  const fh = 12 + Math.max(U * cs, H * ocs);
+  const frames: { svg: string; shift: [number, number] }[] = [];
+  const head = 60, zoom = 2; // the animation: below its header, twice the size
+  for (let q = 0; q < H * H; q++) {
+    const mark = body.length;
+    const h = Math.floor(q / H), v = q % H;
+    const fx = 20 + v * (fw + fgap), fy = top + h * (fh + rowGap), gy = fy + 10;
+    body.push(`<use href="#wt-u" x="${num(fx)}" y="${num(gy)}"/>`);
+    // the footprint, drawn over the grid: the entries of dy under it are the sum's terms
+    let under = 0;
+    for (let i = 0; i < k; i++) {
+      for (let j = 0; j < k; j++) {
+        const r = h + i, c = v + j, cx = fx + c * cs, cy = gy + r * cs;
+        if (kind(r, c) === 2) {
+          under++;
+          body.push(frameCell(cx, cy, cs, FRAME.foot, FRAME.footEdge, num(value(r, c)), {
+            color: FRAME.footText,
+            bold: true,
+            fontSize: 11,
+          }));
+        } else {
+          const zero = kind(r, c) === 1 ? "0" : undefined; // an inserted zero, or padding
+          body.push(frameCell(cx, cy, cs, FRAME.footZero, FRAME.footEdge, zero, {
+            color: FRAME.zeroText,
+            fontSize: 9,
+          }));
+        }
+      }
+    }
+    if (under !== terms[q]) {
+      throw new Error(
+        `figures: dx[${h}][${v}] has ${under} dy entries under the kernel but col2im counts ` +
+          `${terms[q]} terms`,
+      );
+    }
+    body.push(outline(fx, gy, cs, cs, h, v, h + k - 1, v + k - 1, FRAME.footEdge, 0));
+    const ox = fx + U * cs + gap, oy = gy + (U * cs - H * ocs) / 2;
+    body.push(outputFrame(ox, oy, H, ocs, dx.data, q, "wt-dx-empty"));
+    body.push(
+      text(fx, fy, `dx[${h}][${v}] = ${num(dx.data[q])}: ${under} term${under === 1 ? "" : "s"}`, {
+        size: 12,
+        bold: true,
+        font: FONT,
+      }),
+    );
+    // scaled by zoom about the origin, so the shift is taken in the scaled frame's units
+    frames.push({
+      svg: body.slice(mark).join("\n"),
+      shift: [20 - zoom * fx, head - zoom * (fy - 14)],
+    });
+  }
+  const width = Math.max(20 + H * (fw + fgap) - fgap + 20, legendEnd);
+  const height = top + H * (fh + rowGap) - rowGap + 16;
+  const svg = svgDoc(width, height, title, body)
+    .replace("</title>", `</title>\n<desc>${esc(desc)}</desc>`);
+  // the same frames, animated at twice the size: one place, 1 s each
+  const animTitle = "dx as a convolution of the zero-stuffed dy, animated";
+  const anim = svgDoc(zoom * fw + 40, head + zoom * (fh + 12) + 16, animTitle, [
+    text(20, 24, animTitle, { size: 14, bold: true }),
+    text(
+      20,
+      42,
+      `the rotated ${k}×${k} kernel over dy, zeros inserted, padded by ${k - 1}: one cell of dx ` +
+        "at a time",
+      { size: 12, color: MUTED },
+    ),
+    `<defs>\n<g id="wt-u">\n${bg.join("\n")}\n</g>\n</defs>`,
+    emptyGridDef("wt-dx-empty", H, H, ocs),
+    animatedFrames(frames, 1, zoom),
+  ]).replace("</title>", `</title>\n<desc>${esc(desc)}</desc>`);
+  return [{ name: "zero_inserted_frames.svg", svg }, { name: "zero_inserted_anim.svg", svg: anim }];
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /** Every deterministic figure, in the order docs/ uses them. */
 export function figures(): Figure[] {
@@ -969,6 +1447,8 @@ export function figures(): Figure[] {
     groupsFigure(),
     convTransposeFigure(),
     avgPoolFigure(),
+    ...stride2FramesFigure(),
+    ...transposedFramesFigure(),
   ];
 }
 
