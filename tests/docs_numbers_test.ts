@@ -4,7 +4,7 @@
 // slow day), so every timing must carry the marker. This test checks the part of the rule that
 // can be checked mechanically without guessing: every paragraph of docs/*.md (a table counts with
 // the paragraph just before it, which introduces it) that quotes a time or a rate (a number with
-// ms, µs, ns, s, min, GFLOP/s, img/s, or "N× faster/slower") contains the marker `measured:`.
+// ms, µs, ns, s, min, GFLOP/s, img/s, images per second, or "N× / N times faster/slower") contains the marker `measured:`.
 //
 // What it cannot check, and docs/README.md leaves to the writer and the reviewer: that an
 // asserted number is quoted no more precisely than its block asserts it, and that numbers which
@@ -22,7 +22,8 @@ const TIMING = new RegExp(
     String.raw`\d(?:[\d.]*\d)? s\b(?![-'’])`, // 88 s (not "1s", the plural of 1)
     String.raw`\d+m\d+s\b`, // 1m03s
     String.raw`GFLOP/s|img/s|\d/s\b`, // throughput
-    String.raw`\d(?:\.\d+)?×\s+(?:faster|slower)`, // 1.6× faster
+    String.raw`\d(?:\.\d+)?(?:×|\s+times)\s+(?:faster|slower)`, // 1.6× faster, 3.7 times faster
+    String.raw`\d\s+(?:images|img) per second`, // 47 images per second
   ].join("|"),
 );
 
@@ -118,6 +119,8 @@ Deno.test("docs numbers checker: finds timings, accepts the marker, ignores code
     ["It runs 512³ at about 49 GFLOP/s.", 1],
     ["wall time 1m03s", 1],
     ["the gather is 1.6× faster", 1],
+    ["3.7 times faster", 1],
+    ["it ran at 47 images per second", 1],
     ["as many 1s as copies", 0], // a plural, not seconds
     ["it took 2.9 ms (measured: once, commit c6834f9)", 0], // a one-off, named by its commit
     ["it took 2.9 ms (measured: once)", 1], // a marker must say what measured it
