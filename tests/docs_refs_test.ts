@@ -15,8 +15,8 @@
 //                                              a line `// ...` stands for lines left out
 //
 // so a page cannot show code the source does not have. A prose code span that reads like a line
-// of the derivation (a call with x_col, w_col, dY, dX, dW ...) must be such a linked quote. The
-// checks:
+// of the derivation (a call with x_col, w_col, dY, dX, dW ...) must be such a linked quote (numpy
+// calls, `np.…`, `numpy.…` and the seed's `w_col.dot(x_col)`, are not our source). The checks:
 // - every relative link target exists (files, figures, other pages), and an #anchor into a
 //   Markdown page names one of its headings (GitHub's slug rules);
 // - a link whose text is a code span names a symbol defined in the target (a `function`,
@@ -52,7 +52,8 @@ interface Stats {
 const NAME = /^[\w$#]+(?:\.[\w$#]+)*(?:\(\))?$/;
 
 /** A prose code span that reads like a line of the derivation: a call that names its arrays. */
-const DERIVATION_CALL = /^(?!np\.|numpy\.).*\(.*\b(?:x_col|w_col|dx_col|dY|dX|dW|dY_n|x_cols)\b/;
+const DERIVATION_CALL =
+  /^(?!np\.|numpy\.|\w+\.dot\().*\(.*\b(?:x_col|w_col|dx_col|dY|dX|dW|dY_n|x_cols)\b/;
 
 /** The lines of a fenced code block whose info string has `quote=<file>`: [file, lines]. */
 function quoteBlocks(md: string): [string, string[]][] {
@@ -318,6 +319,7 @@ Deno.test("docs refs checker: rejects each kind of broken reference", async () =
     ["```ts ignore quote=layers/nothing.ts\nx\n```", /no such file/],
     ["in the code, `gemm(w_col, dY_n, { transA: true, out: dx_col })`", /reads like code/],
     ["call `convBackward(dy, cache)`", /^$/], // a usage, not a quote
+    ["the seed's numpy `w_col.dot(x_col)`", /^$/], // numpy's method, not a line of our source
   ];
   for (const [md, expected] of cases) {
     const stats: Stats = { pages: 0, links: 0, symbols: 0, paths: 0, quoted: 0 };

@@ -99,8 +99,9 @@ function macroKernel(
     // ir inner: the tiles of one NR-column strip of C, top to bottom.
     for (let ir = 0; ir < mc; ir += MR) {
       const mr = Math.min(MR, mc - ir);
-      // The 4×4 tile of C, c<row><col>: 16 numbers in registers, 8 loads per 32 flops (the
-      // other tiles tried are in docs/gemm.md; none was consistently faster).
+      // The 4×4 tile of C, c<row><col>: 16 sums, 8 loads per 32 flops. With a0..a3 and b that
+      // is 21 live values, more than V8's 15 usable xmm registers, so some spill; the tiles that
+      // fit were no faster (docs/gemm.md has the counts and the tiles tried).
       let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
       let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
       let c20 = 0, c21 = 0, c22 = 0, c23 = 0;

@@ -40,7 +40,7 @@ export interface FcSpec {
   d: number;
 }
 
-/** LeNet training step W6 on x [n,1,28,28] with `classes` labels and SGD step `lr`. */
+/** Caffe's LeNet (20-50-500, not LeNet-5) training step W6 on x [n,1,28,28] with `classes` labels and SGD step `lr`. */
 export interface LenetSpec {
   kind: "lenet";
   n: number;
@@ -102,7 +102,7 @@ export const SPECS: Readonly<Record<string, { title: string; spec: Spec }>> = {
   },
   W5: { title: "fully connected 800→500, batch 64", spec: { kind: "fc", n: 64, k: 800, d: 500 } },
   W6: {
-    title: "LeNet training step, batch 64",
+    title: "Caffe's LeNet training step, batch 64",
     spec: { kind: "lenet", n: 64, classes: 10, lr: 0.01 },
   },
 };
