@@ -26,6 +26,7 @@
 // - a code span that is a repository path (`kernels/gemm_simd.wat`, or a root file as `mod.ts`)
 //   names a file that exists.
 // Line numbers are never used, so nothing here can rot by editing a file.
+// The Chinese pages, docs/zh/*.md, are checked by the same rules (their links start at docs/zh/).
 
 import { assert, assertEquals } from "@std/assert";
 
@@ -272,6 +273,12 @@ Deno.test("docs: every link, code reference and path in docs/*.md resolves", asy
   for await (const e of Deno.readDir(DOCS)) {
     if (e.isFile && e.name.endsWith(".md")) pages.push(e.name);
   }
+  let zhPages = 0;
+  for await (const e of Deno.readDir(new URL("zh/", DOCS))) {
+    if (!e.isFile || !e.name.endsWith(".md")) continue;
+    pages.push(`zh/${e.name}`);
+    zhPages++;
+  }
   pages.sort();
   for (const name of pages) {
     const url = new URL(name, DOCS);
@@ -285,6 +292,7 @@ Deno.test("docs: every link, code reference and path in docs/*.md resolves", asy
   );
   // the docs are built on these references; far fewer would mean the parser stopped seeing them
   assert(stats.pages >= 9, `expected at least 9 pages in docs/, found ${stats.pages}`);
+  assert(zhPages >= 7, `expected at least 7 pages in docs/zh/, found ${zhPages}`);
   assert(stats.symbols >= 40, `expected at least 40 code references, found ${stats.symbols}`);
   assert(stats.quoted >= 20, `expected at least 20 quoted lines of source, found ${stats.quoted}`);
 });
