@@ -60,7 +60,6 @@ export interface ViewCheck {
  * listed here must be absent (the check fails once it exists, so the list cannot go stale).
  */
 const PENDING = new Set([
-  "step.html", // this branch, next commit
   "train.html", // wave/playtrain
 ]);
 
@@ -338,10 +337,166 @@ async function checkIm2col({ page, origin }: ViewContext): Promise<void> {
   await page.hover('[data-testid="xcol-cell"][data-row="4"][data-col="1"]');
 }
 
+// ---------------------------------------------------------------------------------------------
+// step.html: every number equals the same calls here; the source lines are the files' own
+
+/** The numbers of every `data-testid` = `id` element, by `data-name`. */
+async function named(page: Page, id: string): Promise<Map<string, number[]>> {
+  const list = await page.$$eval(
+    `[data-testid="${id}"]`,
+    (es) => es.map((e) => [(e as HTMLElement).dataset.name!, (e as HTMLElement).dataset.values!]),
+  );
+  return new Map(list.map(([n, v]) => [n, JSON.parse(v) as number[]]));
+}
+
+/** The network the page shows, run here on the reference backend with the page's inputs. */
+async function stepExpected(page: Page): Promise<Map<string, ArrayLike<number>>> {
+  const p = await named(page, "param");
+  const label = Number(await page.$eval("#params", (e) => (e as HTMLElement).dataset.label));
+  const xs = await page.$$eval(
+    '[data-testid="x-input"]',
+    (es) => es.map((e) => Number((e as HTMLInputElement).value)),
+  );
+  const f = (shape: number[], v: ArrayLike<number>) => ({ shape, data: Float64Array.from(v) });
+  const x = f([1, 1, 6, 6], xs);
+  const w1 = f([2, 1, 3, 3], p.get("conv w")!), b1 = f([2], p.get("conv b")!);
+  const w2 = f([3, 8], p.get("fc W₂")!), b2 = f([3], p.get("fc b₂")!);
+  const cp = convprop;
+  const table = cp.im2colTable({ channels: 1, height: 6, width: 6, kernel: [3, 3] });
+  const conv = cp.convForward(x, w1, b1);
+  const relu = cp.reluForward(conv.y);
+  const pool = cp.maxPoolForward(relu.y, { size: 2 });
+  const fc = cp.fcForward(pool.y, w2, b2);
+  const ce = cp.softmaxCrossEntropy(fc.y, [label]);
+  const dfc = cp.fcBackward(ce.dlogits, fc.cache);
+  const dpool = cp.maxPoolBackward(dfc.dx, pool.cache);
+  const drelu = cp.reluBackward(dpool, relu.cache);
+  const dconv = cp.convBackward(drelu, conv.cache);
+  return new Map<string, ArrayLike<number>>([
+    ["x", x.data],
+    ["x_col", cp.im2col(x.data, table)],
+    ["w", w1.data],
+    ["b", b1.data],
+    ["conv.y", conv.y.data],
+    ["relu.y", relu.y.data],
+    ["pool.y", pool.y.data],
+    ["W₂", w2.data],
+    ["b₂", b2.data],
+    ["logits", fc.y.data],
+    ["probs", cp.softmax(fc.y).data],
+    ["loss", [ce.loss]],
+    ["dlogits", ce.dlogits.data],
+    ["fc.dw", dfc.dw.data],
+    ["fc.db", dfc.db.data],
+    ["fc.dx", dfc.dx.data],
+    ["pool.dx", dpool.data],
+    ["relu.dx", drelu.data],
+    ["conv.dw", dconv.dw.data],
+    ["conv.db", dconv.db!.data],
+    ["conv.dx", dconv.dx.data],
+  ]);
+}
+
+/** Walks every step with Next, comparing each tensor shown; returns the gradients checked. */
+async function walkSteps(page: Page, tag: string, fd: boolean): Promise<number> {
+  const want = await stepExpected(page);
+  const seen = new Set<string>();
+  const steps = await page.$$eval('[data-testid="step-link"]', (es) => es.length);
+  await page.click('[data-testid="step-link"] >> nth=0');
+  let checked = 0;
+  for (let i = 0; i < steps; i++) {
+    if (i > 0) await page.click('[data-testid="next"]');
+    await page.waitForFunction(
+      `document.documentElement.dataset.ready === '1' && document.documentElement.dataset.step === '${i}'`,
+    );
+    for (const [name, got] of await named(page, "tensor")) {
+      if (name.startsWith("numeric ")) continue;
+      const expected = want.get(name);
+      if (expected === undefined) {
+        fail(`step ${i + 1}: the page shows ${name}, which the check does not know`);
+      }
+      sameNumbers(`${tag} step ${i + 1} ${name}`, got, expected);
+      seen.add(name);
+    }
+    // the highlighted source lines are the file's own lines, at the numbers the page gives
+    const lines = await page.$$eval(
+      '[data-testid="source-line"]',
+      (es) =>
+        es.map((e) =>
+          [
+            (e as HTMLElement).dataset.file!,
+            Number((e as HTMLElement).dataset.line),
+            e.textContent ?? "",
+          ] as const
+        ),
+    );
+    if (lines.length === 0) fail(`step ${i + 1}: no source line highlighted`);
+    for (const [file, line, text] of lines) {
+      const real = Deno.readTextFileSync(join(ROOT, file)).split("\n")[line - 1];
+      if (text !== `${line}${real}`) {
+        fail(`step ${i + 1}: ${file}:${line} shows "${text}", the file has "${real}"`);
+      }
+    }
+    if (fd && await page.$('[data-testid="fd-check"]') !== null) {
+      await page.click('[data-testid="fd-check"]');
+      const results = await page.$$eval(
+        '[data-testid="fd-result"]',
+        (es) =>
+          es.map((
+            e,
+          ) => [
+            (e as HTMLElement).dataset.name,
+            (e as HTMLElement).dataset.status,
+            (e as HTMLElement).dataset.maxError,
+          ]),
+      );
+      if (results.length === 0) fail(`step ${i + 1}: the finite-difference button showed nothing`);
+      for (const [name, status, err] of results) {
+        if (status !== "pass") {
+          fail(`step ${i + 1}: finite differences disagree with ${name} by ${err}`);
+        }
+        checked++;
+      }
+    }
+  }
+  const missing = [...want.keys()].filter((k) => !seen.has(k) && k !== "x");
+  if (missing.length > 0) fail(`${tag}: the steps never show ${missing.join(", ")}`);
+  return checked;
+}
+
+async function checkStep({ page }: ViewContext): Promise<void> {
+  const steps = await page.$$eval('[data-testid="step-link"]', (es) => es.length);
+  const fd = await walkSteps(page, "default input", true);
+  console.log(
+    `  ${steps} steps: every tensor = the library's in Deno; source lines = the files'; ${fd} gradients agree with finite differences`,
+  );
+  // edit the input, change the label, draw new weights: the numbers follow
+  await page.fill('[data-testid="x-input"][data-index="14"]', "-1.5");
+  await page.selectOption('[data-testid="label"]', "0");
+  await page.click('[data-testid="redraw"]');
+  await page.waitForFunction("document.documentElement.dataset.ready === '1'");
+  const x14 = await page.$eval(
+    '[data-testid="x-input"][data-index="14"]',
+    (e) => (e as HTMLInputElement).value,
+  );
+  if (x14 !== "-1.5") fail(`the edited input cell reads ${x14}`);
+  await walkSteps(page, "edited input, label 0, new weights", false);
+  console.log("  an edited input, another label and new weights: every tensor still = Deno's");
+  // the keyboard walks the steps too
+  await page.click('[data-testid="step-link"] >> nth=0');
+  await page.keyboard.press("ArrowRight");
+  await page.waitForFunction("document.documentElement.dataset.step === '1'");
+  // leave the screenshots on the conv backward step, its check done
+  await page.click(`[data-testid="step-link"] >> nth=${steps - 1}`);
+  await page.waitForFunction(`document.documentElement.dataset.step === '${steps - 1}'`);
+  await page.click('[data-testid="fd-check"]');
+}
+
 /** The views, in the order they are opened. Append a view's entry to check it. */
 export const VIEWS: ViewCheck[] = [
   { name: "landing", url: "", ready: false, check: checkLanding },
   { name: "im2col", url: IM2COL_GEOMETRIES[0], ready: true, check: checkIm2col },
+  { name: "step", url: "step.html", ready: true, check: checkStep },
 ];
 
 /** Opens `url` in a fresh page of `browser`, collecting errors and requests that leave `origin`. */
