@@ -158,14 +158,24 @@ const STEPS: Step[] = [
     shapes: "w_col [2, 9] · x_col [9, 16] + b [2] → y [2, 16] = y [1,2,4,4]",
     inputs: (p, r) => [["w", p.w1], ["b", p.b1], ["x_col", t([9, 16], r.xCol)]],
     outputs: (_, r) => [["conv.y", r.conv.y]],
-    sources: [{
-      file: "layers/conv.ts",
-      after: CONV_FWD,
-      lines: [
-        "const w_col = matrix(w.data, D, K); // w_col [D, K]: w as stored, one filter per row",
-        "const y_n = addBias(gemm(w_col, x_col), b.data); // y_n = w_col · x_col + b   [D, P]",
-      ],
-    }],
+    sources: [
+      {
+        file: "layers/conv.ts",
+        after: CONV_FWD,
+        lines: [
+          "const w_col = matrix(w.data, D, K); // w_col [D, K]: w as stored, one filter per row",
+          "const y_n = addBias(gemm(w_col, x_col), b.data); // y_n = w_col · x_col + b   [D, P]",
+        ],
+      },
+      {
+        file: "kernels/gemm.ts",
+        after: "export function gemm<",
+        lines: [
+          "let sum = 0; // Σ_p op(A)[i, p] · op(B)[p, j]",
+          "for (let p = 0; p < k; p++) sum += s.a[i * s.rsA + p * s.csA] * s.b[p * s.rsB + j * s.csB];",
+        ],
+      },
+    ],
   },
   {
     phase: "forward",
@@ -203,6 +213,15 @@ const STEPS: Step[] = [
         after: "export function maxPoolForward",
         lines: [
           "for (let s = 0; s < N * C; s++) y.set(windows(sample(x.data, s, H * W), table).max, s * P);",
+        ],
+      },
+      {
+        file: "kernels/max_pool.ts",
+        after: "export function maxPoolColumns<",
+        lines: [
+          "if (v > max[p] || (v !== v && max[p] === max[p])) {",
+          "max[p] = v;",
+          "argmax[p] = r;",
         ],
       },
     ],
@@ -317,6 +336,10 @@ const STEPS: Step[] = [
         "const route = argmax.map((r, p) => s * H * W + table.indices[r * P + p]); // route[p] = T[argmax[p], p]",
         "addAt(dx, route, sample(dy.data, s, P)); // dx[route[p]] += dy[p]: each gradient to its winner",
       ],
+    }, {
+      file: "kernels/add_at.ts",
+      after: "export function addAt(",
+      lines: ["if (i >= 0) target[i] += values[t];"],
     }],
     grads: [{ name: "pool.dx", stage: "reluY", value: (r) => r.dpool, of: (_, r) => r.relu.y }],
     note: "A tie inside a window, or a ReLU output within h of 0, puts a kink within the " +
@@ -363,6 +386,11 @@ const STEPS: Step[] = [
         lines: [
           "addAt(dx, table.indices, x_col); // dx[T[t]] += x_col[t]: each cell sums the entries that read it",
         ],
+      },
+      {
+        file: "kernels/add_at.ts",
+        after: "export function addAt(",
+        lines: ["if (i >= 0) target[i] += values[t];"],
       },
     ],
     grads: [
