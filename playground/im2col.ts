@@ -80,6 +80,7 @@ function inputValues(n: number): Float64Array {
 interface State {
   g: Geometry;
   backward: boolean;
+  showIndex: boolean; // x's cells show their flat index (what T stores) instead of their value
   w: Float64Array; // [D, C, kh, kw]
   b: Float64Array; // [D]
   dy: Float64Array; // [D, Ho, Wo]
@@ -88,6 +89,7 @@ interface State {
 const state: State = {
   g: readQuery(),
   backward: false,
+  showIndex: false,
   w: new Float64Array(0),
   b: new Float64Array(0),
   dy: new Float64Array(0),
@@ -130,6 +132,11 @@ function buildForm(): void {
     });
     form.append(el("label", { for: `in-${f.key}` }, f.label, input));
   }
+  const index = byId<HTMLInputElement>("show-index");
+  index.addEventListener("change", () => {
+    state.showIndex = index.checked;
+    render(false, true);
+  });
   const toggle = byId<HTMLInputElement>("backward");
   toggle.addEventListener("change", () => {
     state.backward = toggle.checked;
@@ -163,6 +170,11 @@ function paddedCoord(g: Geometry, Wo: number, r: number, p: number): [number, nu
   const [c, i, j] = tapOf(g, r);
   const oh = Math.floor(p / Wo), ow = p % Wo;
   return [c, oh * g.sh - g.ph + i * g.dh, ow * g.sw - g.pw + j * g.dw];
+}
+
+/** A term of a written-out sum: negative numbers in parentheses. */
+function paren(v: number): string {
+  return v < 0 ? `(${fmt(v)})` : fmt(v);
 }
 
 function clearHighlight(): void {
@@ -227,9 +239,7 @@ function showInput(src: number): void {
     `dx[${c}, ${h}, ${w}] = ` +
       (entries.length === 0
         ? "0: no window reads this cell"
-        : `${where.map((s) => `dx_col${s}`).join(" + ")} = ${
-          terms.map((t) => fmt(t)).join(" + ")
-        }` +
+        : `${where.map((s) => `dx_col${s}`).join(" + ")} = ${terms.map(paren).join(" + ")}` +
           ` = ${fmt(Number(dx))}`) +
       ` (multiplicity ${entries.length})`,
   );
@@ -282,7 +292,8 @@ function inputPanel(
           "aria-label": `${dx ? "dx" : "x"}[${c}, ${h}, ${w}] = ${fmt(v)}, read ${mult[i]} times`,
           onmouseenter: () => showInput(i),
           onfocus: () => showInput(i),
-        }, fmt(v));
+        }, !dx && state.showIndex ? String(i) : fmt(v));
+        if (!dx && state.showIndex) td.classList.add("index");
         if (dx) td.append(el("sup", { class: "mult" }, `×${mult[i]}`));
         r.xCells.set(i, td);
         tr.append(td);
@@ -450,7 +461,7 @@ function convOutput(table: Im2colTable, x: Float64Array, xCol: Float64Array): HT
         }
         const terms: string[] = [];
         for (let r = 0; r < K; r++) {
-          terms.push(`${fmt(state.w[d * K + r])}·${fmt(xCol[r * P + p])}`);
+          terms.push(`${paren(state.w[d * K + r])}·${paren(xCol[r * P + p])}`);
         }
         say(
           `y[${d}, ${p}] = Σ_r w_col[${d}, r] · x_col[r, ${p}] + b[${d}] = ` +

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The playground in headless Chromium: builds the site (scripts/playground/build.ts), writes it to
 // a temporary folder and serves that folder as a plain static host would (content types only, no
 // other header), then opens every view and fails on any console error, page error, failed
@@ -52,6 +53,8 @@ export interface ViewCheck {
   url: string;
   /** Wait for `<html data-ready="1">` (set by playground/_ui.ts markReady) before checking. */
   ready: boolean;
+  /** Runs before the page loads (page.addInitScript for observers, routes, ...), if given. */
+  init?(page: Page): Promise<void>;
   check(ctx: ViewContext): Promise<void>;
 }
 
@@ -273,6 +276,13 @@ async function checkIm2col({ page, origin }: ViewContext): Promise<void> {
   console.log(
     `  hover and keyboard focus link x_col, T and x (${readers} readers of x flat ${reading.src})`,
   );
+  // the index toggle: x's cells show their flat index, the number T holds
+  await page.check('[data-testid="index-toggle"]');
+  const shown = await cells(page, "x-cell");
+  if (!shown.every((c) => c.text === String(c.index))) {
+    fail("the index toggle does not show x's flat indices");
+  }
+  await page.uncheck('[data-testid="index-toggle"]');
 
   // the backward toggle: dx = convBackward's, the multiplicity col2im's, dy editable
   await page.check('[data-testid="backward-toggle"]');
@@ -308,7 +318,16 @@ async function checkIm2col({ page, origin }: ViewContext): Promise<void> {
   // the sum written out for one cell ends in its value
   const busiest = dxs.reduce((a, c) => (c.mult > a.mult ? c : a));
   await page.hover(`[data-testid="dx-cell"][data-index="${busiest.index}"]`);
+  await page.waitForTimeout(300); // the text must not move the grid under the pointer
   const info = await page.$eval("#info", (e) => e.textContent ?? "");
+  const [bc, bh, bw] = [
+    Math.floor(busiest.index / (g.H * g.W)),
+    Math.floor(busiest.index / g.W) % g.H,
+    busiest.index % g.W,
+  ];
+  if (!info.startsWith(`dx[${bc}, ${bh}, ${bw}] =`)) {
+    fail(`hovering dx flat ${busiest.index} ([${bc}, ${bh}, ${bw}]) shows: ${info}`);
+  }
   if ((info.match(/dx_col\[/g) ?? []).length !== busiest.mult) {
     fail(`the sum for dx flat ${busiest.index} (multiplicity ${busiest.mult}) reads: ${info}`);
   }
@@ -524,6 +543,7 @@ async function openView(
   page.on("response", (r) => {
     if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
   });
+  if (view.init) await view.init(page);
   await page.goto(`${origin}/${view.url}`, { waitUntil: "load" });
   if (view.ready) {
     await page.waitForFunction(
