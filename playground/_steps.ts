@@ -70,7 +70,10 @@ export function run(p: Params) {
   const dpool = maxPoolBackward(dfc.dx, pool.cache);
   const drelu = reluBackward(dpool, relu.cache);
   const dconv = convBackward(drelu, conv.cache);
-  return { table, xCol, conv, relu, pool, fc, probs, ce, dfc, dpool, drelu, dconv };
+  // each window's winner: where maxPoolBackward sends a gradient of ones
+  const ones = t([...pool.y.shape], new Float64Array(pool.y.data.length).fill(1));
+  const winners = maxPoolBackward(ones, pool.cache).data;
+  return { table, xCol, conv, relu, pool, fc, probs, ce, dfc, dpool, drelu, dconv, winners };
 }
 export type Run = ReturnType<typeof run>;
 
@@ -110,6 +113,8 @@ export interface Step {
   sources: SourceRef[];
   grads?: Grad[];
   note?: string;
+  /** Cells to mark in a shown tensor, by its name, and what the mark means. */
+  marks?: (r: Run) => { name: string; cells: Set<number>; meaning: string };
 }
 
 const CONV_FWD = "export function convForwardChecked";
@@ -188,6 +193,11 @@ export const STEPS: Step[] = [
     shapes: "a [1,2,4,4] → per channel x_col [4, 4] → m [1,2,2,2]",
     inputs: (_, r) => [["relu.y", r.relu.y]],
     outputs: (_, r) => [["pool.y", r.pool.y]],
+    marks: (r) => ({
+      name: "relu.y",
+      cells: new Set([...r.winners.keys()].filter((i) => r.winners[i] !== 0)),
+      meaning: "each window's winner (where maxPoolBackward sends a gradient of ones)",
+    }),
     sources: [
       {
         file: "layers/max_pool.ts",
@@ -317,6 +327,11 @@ export const STEPS: Step[] = [
     shapes: "dm [1,2,2,2] → da [1,2,4,4]",
     inputs: (_, r) => [["fc.dx", r.dfc.dx], ["relu.y", r.relu.y]],
     outputs: (_, r) => [["pool.dx", r.dpool]],
+    marks: (r) => ({
+      name: "relu.y",
+      cells: new Set([...r.winners.keys()].filter((i) => r.winners[i] !== 0)),
+      meaning: "each window's winner (where maxPoolBackward sends a gradient of ones)",
+    }),
     sources: [{
       file: "layers/max_pool.ts",
       after: "export function maxPoolBackward",

@@ -10,7 +10,7 @@
 // from `data-testid="param"`, and compare them with the same calls in Deno.
 
 import { setBackend } from "../mod.ts";
-import { sourceView } from "./_source.ts";
+import { revealHighlights, sourceView } from "./_source.ts";
 import {
   CLASSES,
   defaultInput,
@@ -38,7 +38,7 @@ let result = run(params);
 let current = 0;
 
 /** A tensor as grids: [1,C,H,W] one H×W grid per channel, [R,C] a matrix, [n] one row. */
-function tensorView(name: string, x: T64): HTMLElement {
+function tensorView(name: string, x: T64, marked?: Set<number>): HTMLElement {
   const shape = x.shape;
   const box = el("div", {
     class: "tensor",
@@ -64,8 +64,9 @@ function tensorView(name: string, x: T64): HTMLElement {
     for (let r = 0; r < grids.rows; r++) {
       const tr = el("tr");
       for (let c = 0; c < grids.cols; c++) {
-        const v = x.data[(g * grids.rows + r) * grids.cols + c];
-        tr.append(el("td", { class: v < 0 ? "neg" : undefined }, fmt(v, 3)));
+        const at = (g * grids.rows + r) * grids.cols + c, v = x.data[at];
+        const cls = [v < 0 ? "neg" : "", marked?.has(at) ? "hot" : ""].join(" ").trim();
+        tr.append(el("td", { class: cls || undefined }, fmt(v, 3)));
       }
       tb.append(tr);
     }
@@ -137,9 +138,13 @@ async function showStep(): Promise<void> {
   } / ${STEPS.length} · ${step.phase}: ${step.title}`;
   byId("formula").textContent = step.formula;
   byId("shapes").textContent = step.shapes;
-  byId("inputs").replaceChildren(...step.inputs(params, result).map(([n, x]) => tensorView(n, x)));
+  const marks = step.marks?.(result);
+  byId("marks").textContent = marks ? `Highlighted in ${marks.name}: ${marks.meaning}.` : "";
+  const view = ([n, x]: [string, T64]): HTMLElement =>
+    tensorView(n, x, marks?.name === n ? marks.cells : undefined);
+  byId("inputs").replaceChildren(...step.inputs(params, result).map(view));
   byId("outputs").replaceChildren(
-    ...step.outputs(params, result).map(([n, x]) => tensorView(n, x)),
+    ...step.outputs(params, result).map(view),
   );
   const fd = byId("fd");
   const fdOut = el("div", { class: "side", "aria-live": "polite" });
@@ -167,7 +172,10 @@ async function showStep(): Promise<void> {
   source.setAttribute("aria-busy", "true");
   try {
     const views = await Promise.all(step.sources.map((ref) => sourceView(ref)));
-    if (STEPS[current] === step) source.replaceChildren(...views);
+    if (STEPS[current] === step) {
+      source.replaceChildren(...views);
+      revealHighlights(source);
+    }
   } catch (e) {
     // a line that moved away from its text: say so on the page and in the console (a check fails)
     source.replaceChildren(el("p", { class: "error" }, (e as Error).message));
@@ -251,8 +259,10 @@ function buildInputs(): void {
     )
   ));
   document.addEventListener("keydown", (ev) => {
-    const tag = (ev.target as HTMLElement).tagName;
-    if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
+    const target = ev.target as HTMLElement, tag = target.tagName;
+    // typing in a field, or scrolling a source box sideways, is not a step
+    if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || target.closest("pre")) return;
+    if (ev.altKey || ev.ctrlKey || ev.metaKey) return; // the browser's own shortcuts (Alt+← is back)
     if (ev.key === "ArrowRight" || ev.key === "n") go(current + 1);
     else if (ev.key === "ArrowLeft" || ev.key === "p") go(current - 1);
   });
