@@ -1,0 +1,165 @@
+// Grades the exercises of exercises/ (docs/exercises.md): a learner's implementation of a naive
+// convolution, its backward pass, the pooling gradients, the strided dX and a gradient checker,
+// against the library's reference path, on named edge cases and seeded random geometries.
+//
+//   deno task exercise conv_forward                      grade exercises/conv_forward.ts
+//   deno task exercise conv_forward --file my_conv.ts    grade a file of your own
+//   deno task exercise --all                             every exercise of exercises/
+//   deno task exercise --all --solutions                 the project's solutions (CI runs it)
+//
+// One line per exercise and a summary; exit 0 only when every exercise asked for passes, 1 when
+// one fails or is not implemented yet, 2 for a bad command line. Deno only (it imports the
+// learner's file); the library it checks against runs anywhere.
+
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { type Exercise, EXERCISES, grade, load, type Outcome, report } from "./_exercises.ts";
+import { TOLERANCE } from "./_exercise_checks.ts";
+import { integerFlag, pathFlag, UsageError } from "./_cli.ts";
+
+const ROOT = new URL("../", import.meta.url);
+
+const USAGE =
+  `Grade the exercises of exercises/ against convprop's reference path (docs/exercises.md).
+
+Usage: deno task exercise NAME... [options]
+       deno task exercise --all [options]
+
+  NAME              one or more of: ${EXERCISES.map((e) => e.name).join(", ")}
+  --all             every exercise, in order
+  --file PATH       grade PATH instead of exercises/NAME.ts (one NAME only): a file of your own
+  --solutions       grade the project's solutions, exercises/solutions/NAME.ts
+  --seed N          the random geometries' seed (default: a new one each run, printed)
+  --help            this text
+
+Exit status: 0 when every exercise asked for passes, 1 otherwise, 2 for a bad command line.`;
+
+/** The command line, checked. */
+interface Request {
+  exercises: readonly Exercise[];
+  /** The file to grade for an exercise, as given (for the report) and as a URL. */
+  file: (e: Exercise) => { shown: string; url: URL };
+  seed: number;
+}
+
+/** `--seed -1` as the flag's value (refused by its check), not as a flag of its own. */
+function joinNegative(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--seed" && /^-\d/.test(args[i + 1] ?? "")) out.push(`--seed=${args[++i]}`);
+    else out.push(args[i]);
+  }
+  return out;
+}
+
+function parse(args: string[]): Request | null {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: joinNegative(args),
+      options: {
+        all: { type: "boolean" },
+        file: { type: "string" },
+        solutions: { type: "boolean" },
+        seed: { type: "string" },
+        help: { type: "boolean" },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return null;
+  const byName = new Map(EXERCISES.map((e) => [e.name, e]));
+  for (const name of positionals) {
+    if (!byName.has(name.replace(/\.ts$/, ""))) {
+      throw new UsageError(
+        `no exercise "${name}"; the exercises are ${EXERCISES.map((e) => e.name).join(", ")}`,
+      );
+    }
+  }
+  if (values.all && positionals.length > 0) {
+    throw new UsageError("give exercise names or --all, not both");
+  }
+  if (!values.all && positionals.length === 0) {
+    throw new UsageError("which exercise? give its name (or several), or --all");
+  }
+  const exercises = values.all
+    ? EXERCISES
+    : [...new Set(positionals.map((n) => byName.get(n.replace(/\.ts$/, ""))!))];
+  if (values.file !== undefined && values.solutions) {
+    throw new UsageError("--file and --solutions: choose one");
+  }
+  if (values.file !== undefined && exercises.length !== 1) {
+    throw new UsageError("--file grades one exercise: give exactly one NAME");
+  }
+  const own = values.file === undefined ? undefined : pathFlag("file", values.file, "");
+  const seed = integerFlag(
+    "seed",
+    values.seed,
+    crypto.getRandomValues(new Uint32Array(1))[0],
+    { min: 0, max: 2 ** 32 - 1 },
+  );
+  const file = (e: Exercise): { shown: string; url: URL } => {
+    if (own !== undefined) {
+      return { shown: own, url: pathToFileURL(resolve(own)) };
+    }
+    const shown = values.solutions ? `exercises/solutions/${e.name}.ts` : `exercises/${e.name}.ts`;
+    return { shown, url: new URL(shown, ROOT) };
+  };
+  return { exercises, file, seed };
+}
+
+async function main(args: string[]): Promise<number> {
+  const request = parse(args);
+  if (request === null) {
+    console.log(USAGE);
+    return 0;
+  }
+  const { exercises, file, seed } = request;
+  console.log(
+    `convprop exercises: ${exercises.length} to grade against the reference path ` +
+      `(setBackend("reference")), float64, tolerance ${TOLERANCE}·(1 + |expected|) per entry; ` +
+      `seed ${seed} (rerun with --seed ${seed})`,
+  );
+  const outcomes: [Exercise, Outcome][] = [];
+  for (const e of exercises) {
+    const { shown, url } = file(e);
+    const loaded = await load(e, url);
+    const outcome: Outcome = "reason" in loaded
+      ? { status: "cannot load", reason: loaded.reason }
+      : grade(e, loaded, seed, shown);
+    outcomes.push([e, outcome]);
+    for (const line of report(e, outcome, shown)) console.log(line);
+  }
+  const ok = outcomes.filter(([, o]) => o.status === "ok").length;
+  const others = outcomes.filter(([, o]) => o.status !== "ok")
+    .map(([e, o]) =>
+      `${e.name} ${
+        o.status === "fail"
+          ? "failed"
+          : o.status === "not implemented"
+          ? "not implemented yet"
+          : "cannot be loaded"
+      }`
+    );
+  console.log(
+    `${ok} of ${outcomes.length} passed${others.length > 0 ? `; ${others.join(", ")}` : ""}`,
+  );
+  return ok === outcomes.length ? 0 : 1;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`exercise: ${e.message}\n\n${USAGE}`);
+      Deno.exit(2);
+    }
+    throw e;
+  }
+}
