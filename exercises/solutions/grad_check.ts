@@ -26,8 +26,9 @@ import type { GradCheckOptions, GradCheckResult, Tensor } from "../types.ts";
  * @example f(x) = Σ x_i²: 2x is right, x is not
  * ```ts
  * import { gradCheck } from "./grad_check.ts";
+ * import type { Tensor } from "../types.ts";
  * import { assertEquals } from "@std/assert";
- * const f = (t: { data: Float64Array }) => t.data.reduce((s, v) => s + v * v, 0);
+ * const f = (t: Tensor): number => Array.from(t.data).reduce((s, v) => s + v * v, 0);
  * const x = { shape: [3], data: new Float64Array([1, -2, 3]) };
  * assertEquals(gradCheck(f, x, { shape: [3], data: new Float64Array([2, -4, 6]) }).ok, true);
  * const wrong = gradCheck(f, x, { shape: [3], data: new Float64Array([2, -4, 3]) });
