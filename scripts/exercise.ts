@@ -14,7 +14,8 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { type Exercise, EXERCISES, grade, load, type Outcome, report } from "./_exercises.ts";
+import { type Exercise, EXERCISES } from "./_exercises.ts";
+import type { WorkerAnswer, WorkerRequest } from "./_exercise_worker.ts";
 import { TOLERANCE } from "./_exercise_checks.ts";
 import { integerFlag, pathFlag, UsageError } from "./_cli.ts";
 
@@ -31,6 +32,7 @@ Usage: deno task exercise NAME... [options]
   --file PATH       grade PATH instead of exercises/NAME.ts (one NAME only): a file of your own
   --solutions       grade the project's solutions, exercises/solutions/NAME.ts
   --seed N          the random geometries' seed (default: a new one each run, printed)
+  --timeout S       give up on an exercise after S seconds, an endless loop (default 30)
   --help            this text
 
 Exit status: 0 when every exercise asked for passes, 1 otherwise, 2 for a bad command line.`;
@@ -41,14 +43,17 @@ interface Request {
   /** The file to grade for an exercise, as given (for the report) and as a URL. */
   file: (e: Exercise) => { shown: string; url: URL };
   seed: number;
+  /** Seconds an exercise may take. */
+  timeout: number;
 }
 
 /** `--seed -1` as the flag's value (refused by its check), not as a flag of its own. */
 function joinNegative(args: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === "--seed" && /^-\d/.test(args[i + 1] ?? "")) out.push(`--seed=${args[++i]}`);
-    else out.push(args[i]);
+    if (/^--(seed|timeout)$/.test(args[i]) && /^-\d/.test(args[i + 1] ?? "")) {
+      out.push(`${args[i]}=${args[++i]}`);
+    } else out.push(args[i]);
   }
   return out;
 }
@@ -63,6 +68,7 @@ function parse(args: string[]): Request | null {
         file: { type: "string" },
         solutions: { type: "boolean" },
         seed: { type: "string" },
+        timeout: { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -110,7 +116,41 @@ function parse(args: string[]): Request | null {
     const shown = values.solutions ? `exercises/solutions/${e.name}.ts` : `exercises/${e.name}.ts`;
     return { shown, url: new URL(shown, ROOT) };
   };
-  return { exercises, file, seed };
+  const timeout = integerFlag("timeout", values.timeout, 30, { min: 1, max: 3600 });
+  return { exercises, file, seed, timeout };
+}
+
+/**
+ * Grades one exercise in a worker: its answer, or a timeout's when the learner's function has
+ * not returned after `seconds` (the worker is then stopped).
+ */
+function gradeInWorker(request: WorkerRequest, seconds: number): Promise<WorkerAnswer> {
+  const worker = new Worker(new URL("./_exercise_worker.ts", import.meta.url), { type: "module" });
+  return new Promise<WorkerAnswer>((done) => {
+    const finish = (answer: WorkerAnswer) => {
+      clearTimeout(timer);
+      worker.terminate();
+      done(answer);
+    };
+    const timer = setTimeout(() =>
+      finish({
+        status: "fail",
+        lines: [
+          `${request.name}: did not finish within ${seconds} s (${request.shown}): an endless ` +
+          `loop? (a loop whose index never reaches its bound, or a while whose condition stays true)`,
+        ],
+      }), seconds * 1000);
+    worker.onmessage = (event: MessageEvent<WorkerAnswer>) => finish(event.data);
+    worker.onerror = (event: ErrorEvent) => {
+      // an error outside the graded calls: the learner's timers or promises, after a call returned
+      event.preventDefault();
+      finish({
+        status: "fail",
+        lines: [`${request.name}: an error outside your function's calls: ${event.message}`],
+      });
+    };
+    worker.postMessage(request);
+  });
 }
 
 async function main(args: string[]): Promise<number> {
@@ -119,37 +159,33 @@ async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const { exercises, file, seed } = request;
+  const { exercises, file, seed, timeout } = request;
   console.log(
     `convprop exercises: ${exercises.length} to grade against the reference path ` +
       `(setBackend("reference")), float64, tolerance ${TOLERANCE}·(1 + |expected|) per entry; ` +
       `seed ${seed} (rerun with --seed ${seed})`,
   );
-  const outcomes: [Exercise, Outcome][] = [];
+  const answers: [Exercise, WorkerAnswer][] = [];
   for (const e of exercises) {
     const { shown, url } = file(e);
-    const loaded = await load(e, url);
-    const outcome: Outcome = "reason" in loaded
-      ? { status: "cannot load", reason: loaded.reason }
-      : grade(e, loaded, seed, shown);
-    outcomes.push([e, outcome]);
-    for (const line of report(e, outcome, shown)) console.log(line);
+    const answer = await gradeInWorker({ name: e.name, url: url.href, shown, seed }, timeout);
+    answers.push([e, answer]);
+    for (const line of answer.lines) console.log(line);
   }
-  const ok = outcomes.filter(([, o]) => o.status === "ok").length;
-  const others = outcomes.filter(([, o]) => o.status !== "ok")
-    .map(([e, o]) =>
-      `${e.name} ${
-        o.status === "fail"
-          ? "failed"
-          : o.status === "not implemented"
-          ? "not implemented yet"
-          : "cannot be loaded"
-      }`
-    );
-  console.log(
-    `${ok} of ${outcomes.length} passed${others.length > 0 ? `; ${others.join(", ")}` : ""}`,
+  const ok = answers.filter(([, a]) => a.status === "ok").length;
+  const others = answers.filter(([, a]) => a.status !== "ok").map(([e, a]) =>
+    `${e.name} ${
+      a.status === "not implemented"
+        ? "not implemented yet"
+        : a.status === "cannot load"
+        ? "cannot be loaded"
+        : "failed"
+    }`
   );
-  return ok === outcomes.length ? 0 : 1;
+  console.log(
+    `${ok} of ${answers.length} passed${others.length > 0 ? `; ${others.join(", ")}` : ""}`,
+  );
+  return ok === answers.length ? 0 : 1;
 }
 
 if (import.meta.main) {

@@ -3,9 +3,9 @@
 // one, the stride forgotten, `=` where overlapping windows must sum, a wrong output size, the
 // padding's divisor, a checker that always says "ok") and asserts the failure, the case it shows
 // first and the message. It accepts the solutions on several seeds, rejects the shipped stubs with
-// "not implemented yet", reports wrong return values and thrown errors without crashing, and the
-// command line's exit codes are checked by running it. Deno only (it imports TypeScript files
-// written at run time and spawns `deno run`): scripts/check/node.ts skips this module.
+// "not implemented yet", reports wrong return values, thrown errors and endless loops without
+// crashing, and the command line's exit codes are checked by running it. Deno only (it imports
+// TypeScript files written at run time and spawns `deno run`): scripts/check/node.ts skips it.
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { getBackend } from "../mod.ts";
@@ -510,6 +510,17 @@ Deno.test("exercise CLI: --file grades a file of one's own; a throwing one exits
   assertEquals(right.code, 0, right.out);
 });
 
+Deno.test("exercise CLI: an endless loop is stopped by --timeout and reported", async () => {
+  const loop = await temporary(
+    "export function convForwardNaive() { for (let i = 0; i < 10; i--); }\n",
+    "js",
+  );
+  const r = await cli("conv_forward", "--file", loop.pathname, "--timeout", "1");
+  assertEquals(r.code, 1);
+  assertMatch(r.out, /^conv_forward: did not finish within 1 s \(.*\): an endless loop\?/m);
+  assertStringIncludes(r.out, "0 of 1 passed; conv_forward failed");
+});
+
 Deno.test("exercise CLI: a bad command line exits 2 with the usage", async () => {
   for (
     const [args, message] of [
@@ -518,6 +529,7 @@ Deno.test("exercise CLI: a bad command line exits 2 with the usage", async () =>
       [["conv_forward", "strided_dx", "--file", "a.ts"], /--file grades one exercise/],
       [["--all", "--seed", "-1"], /--seed must be an integer from 0 to 4294967295/],
       [["conv_forward", "--solutions", "--file", "a.ts"], /--file and --solutions: choose one/],
+      [["conv_forward", "--timeout", "0"], /--timeout must be an integer from 1 to 3600/],
     ] as [string[], RegExp][]
   ) {
     const r = await cli(...args);
