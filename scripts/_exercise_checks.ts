@@ -8,11 +8,11 @@ import type { Tensor } from "../tensor.ts";
 /**
  * The float64 tolerance: |got − expected| ≤ TOLERANCE · (1 + |expected|), per entry. The
  * learner's loops and the reference path (im2col + GEMM, the table's add.at) add the same terms
- * in other orders, so they differ by rounding alone: for the grader's sizes (at most
- * K = C·kh·kw = 48 terms of size ≤ 1, or a cell summed over at most 16 windows) that is below
- * K · 2⁻⁵³ · Σ|terms| ≈ 1e-14. 1e-9 leaves five orders of magnitude for other orders of
- * summation, while a real mistake (a missing or extra term, a wrong index) moves an entry by the
- * size of one term of random numbers in [−1, 1), almost always far above 1e-6.
+ * in other orders, so they differ by rounding alone: a sum of n terms of size ≤ 1 in two orders
+ * differs by at most about n² · 2⁻⁵³, and the grader's largest sums (dw over N·Ho·Wo ≤ 3·9·9 =
+ * 243 positions; y over C·kh·kw ≤ 48 taps) give below 1e-11. 1e-9 leaves two orders of magnitude
+ * above that, while a real mistake (a missing or extra term, a wrong index) moves an entry by
+ * the size of one term of random numbers in [−1, 1), almost always far above 1e-6.
  */
 export const TOLERANCE = 1e-9;
 

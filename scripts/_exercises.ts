@@ -124,7 +124,7 @@ interface PoolSizes {
 
 /**
  * A random convolution: N, C, D ≤ 3, kernel ≤ 4, stride ≤ 3, padding < the kernel (so every
- * window holds a cell of x), H and W ≤ 9 and at least the padded kernel.
+ * window holds a cell of x), H and W ≤ 9 with the kernel fitting the padded input.
  */
 function randomConv(rng: Rng): ConvSizes {
   const k: [number, number] = [int(rng, 1, 4), int(rng, 1, 4)];
@@ -135,7 +135,8 @@ function randomConv(rng: Rng): ConvSizes {
   return { N: int(rng, 1, 3), C: int(rng, 1, 3), D: int(rng, 1, 3), H, W, k, s, p };
 }
 
-/** A random pooling: window ≤ 4, stride ≤ 3, padding ≤ half the window, H and W ≤ 9. */
+/** A random pooling: N, C ≤ 3, window ≤ 4, stride ≤ 3, padding ≤ half the window, H and W ≤ 9
+ * with the window fitting the padded input. */
 function randomPool(rng: Rng): PoolSizes {
   const k: [number, number] = [int(rng, 1, 4), int(rng, 1, 4)];
   const p: [number, number] = [int(rng, 0, k[0] >> 1), int(rng, 0, k[1] >> 1)];
@@ -535,7 +536,7 @@ const gradCheckExercise: Exercise = {
   name: "grad_check",
   exportName: "gradCheck",
   title: "a central-difference gradient checker that catches wrong gradients",
-  docs: "docs/conv_backward.md",
+  docs: "docs/conv_backward.md#all-three-step-by-step-against-convbackward",
   unit: "cases",
   cases(rng) {
     const [sinK, cubes, large, lse, conv] = known(rng);

@@ -27,7 +27,7 @@ const USAGE =
 Usage: deno task exercise NAME... [options]
        deno task exercise --all [options]
 
-  NAME              one or more of: ${EXERCISES.map((e) => e.name).join(", ")}
+  NAME              one or more of the exercises (below)
   --all             every exercise, in order
   --file PATH       grade PATH instead of exercises/NAME.ts (one NAME only): a file of your own
   --solutions       grade the project's solutions, exercises/solutions/NAME.ts
@@ -35,7 +35,10 @@ Usage: deno task exercise NAME... [options]
   --timeout S       give up on an exercise after S seconds, an endless loop (default 30)
   --help            this text
 
-Exit status: 0 when every exercise asked for passes, 1 otherwise, 2 for a bad command line.`;
+Exit status: 0 when every exercise asked for passes, 1 otherwise, 2 for a bad command line.
+
+The exercises, in order:
+${EXERCISES.map((e) => `  ${e.name.padEnd(20)}${e.title}`).join("\n")}`;
 
 /** The command line, checked. */
 interface Request {
