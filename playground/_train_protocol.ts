@@ -37,7 +37,7 @@ export interface Progress {
   loss: number;
   /** Share of right answers among the last 50 steps' images. */
   accuracy: number;
-  /** Curve points since the last progress: [step, mean loss of 10 steps, batch accuracy]. */
+  /** Curve points since the last progress: [step, epoch, mean loss of those 10 steps]. */
   points: [number, number, number][];
 }
 
@@ -52,6 +52,7 @@ export interface FirstLayer {
 /** One evaluation of the test subset. */
 export interface EvalResult {
   step: number;
+  epoch: number;
   count: number;
   accuracy: number;
   loss: number;
@@ -81,8 +82,9 @@ export interface DataUrls {
 /** Main thread → Worker. */
 export type Request =
   | { type: "init"; urls: DataUrls }
-  | { type: "build"; spec: unknown; model: string; config: TrainConfig }
-  | { type: "load"; bytes: Uint8Array; name: string; config: TrainConfig }
+  /** A fresh network; without `config`, the model's defaults (the CLI's). */
+  | { type: "build"; spec: unknown; model: string; config?: TrainConfig }
+  | { type: "load"; bytes: Uint8Array; name: string; config?: TrainConfig }
   | { type: "config"; config: TrainConfig }
   | { type: "run"; on: boolean }
   | { type: "inspect"; id: number; pixels?: Uint8Array; test?: number }
@@ -90,7 +92,16 @@ export type Request =
 
 /** Worker → main thread. */
 export type Reply =
-  | { type: "ready"; train: number; test: number; info: BuildInfo }
+  | {
+    type: "ready";
+    train: number;
+    test: number;
+    info: BuildInfo;
+    /** The named models' layer lists (the CLI's --model names). */
+    models: Record<string, LayerSpec[]>;
+    /** The pixels of the first SAMPLES test images, [SAMPLES · 784]. */
+    samples: Uint8Array;
+  }
   | { type: "built"; info: BuildInfo; source: "build" | "load" }
   | { type: "progress"; progress: Progress; running: boolean; first: FirstLayer | null }
   | { type: "eval"; result: EvalResult }

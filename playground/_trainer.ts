@@ -250,7 +250,8 @@ export class Trainer {
     this.#shapes = shapes;
     this.#step = 0;
     this.#epoch = 0;
-    this.#cursor = this.#order.length; // a new epoch starts at the next step
+    this.#order = new Uint32Array(0); // a new epoch starts at the next step
+    this.#cursor = 0;
     this.#losses = [];
     this.#hits = [];
     this.#points = [];
@@ -326,11 +327,15 @@ export class Trainer {
     const n = this.#losses.length;
     return {
       step: this.#step,
-      epoch: this.#epoch + (this.#order.length ? this.#cursor / this.#order.length : 0),
+      epoch: this.#epochNow(),
       loss: n ? this.#losses.reduce((a, b) => a + b, 0) / n : NaN,
       accuracy: n ? this.#hits.filter((h) => h).length / n : NaN,
       points: [],
     };
+  }
+
+  #epochNow(): number {
+    return this.#epoch + (this.#order.length ? this.#cursor / this.#order.length : 0);
   }
 
   #trainStep(): void {
@@ -380,7 +385,7 @@ export class Trainer {
     this.#pointSum += loss;
     this.#pointCount++;
     if (this.#pointCount === POINT_EVERY) {
-      this.#points.push([this.#step, this.#pointSum / POINT_EVERY, hits / labels.length]);
+      this.#points.push([this.#step, this.#epochNow(), this.#pointSum / POINT_EVERY]);
       this.#pointSum = this.#pointCount = 0;
     }
   }
@@ -432,6 +437,7 @@ export class Trainer {
     this.#eval = null;
     return {
       step: this.#step,
+      epoch: this.#epochNow(),
       count: this.test.count,
       accuracy: e.correct / this.test.count,
       loss: e.lossSum / this.test.count,

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { type LabelledImages, parseLabelledImages } from "../mod.ts";
-import { Trainer } from "./_trainer.ts";
+import { type LabelledImages, type LayerSpec, parseLabelledImages } from "../mod.ts";
+import { MODEL_SPECS, SAMPLES, Trainer } from "./_trainer.ts";
 import type { DataUrls, Reply, Request } from "./_train_protocol.ts";
 
 /** Milliseconds of training per slice. */
@@ -165,6 +165,8 @@ scope.onmessage = (e: MessageEvent<Request>) => {
         train: data.train.count,
         test: data.test.count,
         info: trainer.info(),
+        models: structuredClone(MODEL_SPECS) as Record<string, LayerSpec[]>,
+        samples: data.test.images.slice(0, SAMPLES * 784),
       });
       for (const q of queue.splice(0)) handle(q);
       fresh(trainer);

@@ -16,6 +16,7 @@ import * as convprop from "../../mod.ts";
 import { buildSite, writeSite } from "../playground/build.ts";
 import { fromDisk, ROOT, serveStatic } from "../playground/_site.ts";
 import { fail, main, step } from "../build/_npm_common.ts";
+import { checkTrain } from "./_playground_train.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -62,7 +63,6 @@ export interface ViewCheck {
 const PENDING = new Set([
   "im2col.html", // this branch, next commit
   "step.html", // this branch, next commit
-  "train.html", // wave/playtrain
 ]);
 
 async function checkLanding({ page, files }: ViewContext): Promise<void> {
@@ -96,6 +96,7 @@ async function checkLanding({ page, files }: ViewContext): Promise<void> {
 /** The views, in the order they are opened. Append a view's entry to check it. */
 export const VIEWS: ViewCheck[] = [
   { name: "landing", url: "", ready: false, check: checkLanding },
+  { name: "train", url: "train.html", ready: true, check: checkTrain },
 ];
 
 /** Opens `url` in a fresh page of `browser`, collecting errors and requests that leave `origin`. */
