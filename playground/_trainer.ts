@@ -59,7 +59,7 @@ export function defaultConfig(model: string): TrainConfig {
 }
 
 /** How many test images are shown with their top-3 predictions. */
-export const SAMPLES = 16;
+export const SAMPLES = 15;
 /** Test images evaluated per chunk. */
 const EVAL_CHUNK = 100;
 /** Steps in the running loss. */
@@ -329,7 +329,7 @@ export class Trainer {
       step: this.#step,
       epoch: this.#epochNow(),
       loss: n ? this.#losses.reduce((a, b) => a + b, 0) / n : NaN,
-      accuracy: n ? this.#hits.filter((h) => h).length / n : NaN,
+      accuracy: this.#hits.length ? this.#hits.filter((h) => h).length / this.#hits.length : NaN,
       points: [],
     };
   }

@@ -10,7 +10,7 @@ import {
   MNIST_SUBSET_FILES,
   mnistSubsetFiles,
 } from "../scripts/playground/mnist_subset.ts";
-import { checkSpec, MODEL_SPECS, Trainer } from "./_trainer.ts";
+import { checkSpec, MODEL_SPECS, SAMPLES, Trainer } from "./_trainer.ts";
 import type { Reply } from "./_train_protocol.ts";
 
 const mnist = await loadMnist();
@@ -26,13 +26,16 @@ Deno.test("Trainer: the loss falls within 150 steps of the small net, and the te
   const last = t.progress().loss;
   // ln 10 = 2.30 at the start; 150 steps of Adam on MNIST reach well under 1 (typically ~0.4)
   assert(last < first && last < 1, `running loss ${first} -> ${last}`);
+  // the running accuracy is a share of the last 50 steps' images
+  const acc = t.progress().accuracy;
+  assert(acc > 0.5 && acc <= 1, `running accuracy ${acc}`);
   t.startEval();
   let r = t.evalChunk();
   while (r === null) r = t.evalChunk();
   assertEquals(r.count, 200);
   assertEquals(r.confusion.reduce((a, b) => a + b, 0), 200);
   assert(r.accuracy > 0.6, `test accuracy ${r.accuracy}`);
-  assertEquals(r.samples.length, 16);
+  assertEquals(r.samples.length, SAMPLES);
   assert(r.samples.every((s) => s.top.length === 3 && s.top[0][1] >= s.top[1][1]));
 });
 

@@ -31,6 +31,8 @@ const DATA = {
 };
 /** At most this many channels of a layer are drawn. */
 const MAX_MAPS = 64;
+/** Paint activations for at most this long per task (ms). */
+const PAINT_SLICE_MS = 12;
 /** Redraw the learning curve at most this often (ms). */
 const CURVE_EVERY_MS = 500;
 
@@ -120,11 +122,7 @@ function paintSigned(
   const ctx = canvas.getContext("2d")!;
   const img = ctx.createImageData(w, h);
   for (let i = 0; i < w * h; i++) {
-    if (Number.isNaN(data[i])) {
-      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = 128; // a gap between maps
-      img.data[4 * i + 3] = 255;
-      continue;
-    }
+    if (Number.isNaN(data[i])) continue; // a gap between maps: transparent
     const v = scale > 0 ? Math.max(-1, Math.min(1, data[i] / scale)) : 0;
     const a = Math.round(255 * Math.abs(v));
     if (v >= 0) {
@@ -352,10 +350,18 @@ ui.clear.addEventListener("click", () => {
 
 function showInfo(b: BuildInfo): void {
   info = b;
+  ui.specError.textContent = "";
+  ui.error.textContent = "";
   ui.archSummary.textContent = `${b.model}, ${b.layers.length} layers, ` +
     `${b.params.toLocaleString("en")} parameters`;
   ui.layers.replaceChildren(
-    el("tr", {}, el("td", {}, "in"), el("td", {}, "image"), el("td", {}, "[1,1,28,28]")),
+    el(
+      "tr",
+      {},
+      el("td", {}, "in"),
+      el("td", { class: "left" }, "image"),
+      el("td", {}, "[1,1,28,28]"),
+    ),
     ...b.layers.map((l) =>
       el(
         "tr",
@@ -400,6 +406,11 @@ function showProgress(
   if (p.points.length > 0) curveDirty = true;
 }
 
+/** The curve's width in SVG units: the panel's, within [360, 640], so text stays readable. */
+function curveWidth(): number {
+  return Math.round(Math.max(360, Math.min(640, ui.curve.clientWidth || 640)));
+}
+
 function drawCurve(): void {
   if (!curveDirty || lossPoints.length === 0) return;
   const now = performance.now();
@@ -409,7 +420,7 @@ function drawCurve(): void {
   const title = `${info?.model ?? ""}: training loss and test accuracy`;
   ui.curve.innerHTML = learningCurveSvg(
     { trainLoss: lossPoints, testAccuracy: accPoints, title },
-    { width: 640, height: 340 },
+    { width: curveWidth(), height: 340 },
   );
   const lastLoss = lossPoints.at(-1)!, lastAcc = accPoints.at(-1);
   ui.curve.setAttribute(
@@ -506,7 +517,7 @@ function showEval(r: EvalResult): void {
   const head = el(
     "tr",
     {},
-    el("th", { scope: "col" }, "true ↓ / predicted →"),
+    el("th", { scope: "col", class: "corner" }, "true ↓", el("br"), "predicted →"),
     ...Array.from({ length: K }, (_, k) => el("th", { scope: "col" }, String(k))),
   );
   const rows = Array.from({ length: K }, (_, t) => {
@@ -563,8 +574,8 @@ function showEval(r: EvalResult): void {
         },
       },
       canvas,
-      el("span", { class: "label" }, `${s.label}${right ? "" : " ✗"}`),
-      el("span", { class: "top mono" }, top.join(" · ")),
+      el("span", { class: "label" }, `true ${s.label}${right ? "" : " ✗"}`),
+      el("span", { class: "top mono" }, ...top.flatMap((t, i) => i ? [el("br"), t] : [t])),
     );
   }));
   requestInspection();
@@ -618,12 +629,22 @@ function showInspection(id: number, pixels: Uint8Array, r: Inspection): void {
       el("div", { class: "layer" }, el("h3", {}, "softmax: the probabilities"), actProbs),
     );
   }
-  for (const [i, l] of layers.entries()) {
-    let scale = 0;
-    for (let j = 0; j < l.data.length; j++) scale = Math.max(scale, Math.abs(l.data[j]));
-    actBlocks[i].max.textContent = `  max |value| ${fmt(scale, 3)}`;
-    paintMaps(actBlocks[i].canvas, l.data, l.shape, scale);
-  }
+  // painted a few layers per task, so a large network never blocks the page for long
+  const job = ++paintJob;
+  let i = 0;
+  const paintSome = () => {
+    if (job !== paintJob) return; // a newer inspection replaced this one
+    const t0 = performance.now();
+    for (; i < layers.length && performance.now() - t0 < PAINT_SLICE_MS; i++) {
+      const l = layers[i];
+      let scale = 0;
+      for (let j = 0; j < l.data.length; j++) scale = Math.max(scale, Math.abs(l.data[j]));
+      actBlocks[i].max.textContent = `  max |value| ${fmt(scale, 3)}`;
+      paintMaps(actBlocks[i].canvas, l.data, l.shape, scale);
+    }
+    if (i < layers.length) setTimeout(paintSome, 0);
+  };
+  paintSome();
   const bars = actProbs!.querySelectorAll<HTMLElement>(".bar");
   r.probs.forEach((p, k) => bars[k].style.setProperty("--p", p.toFixed(4)));
   actProbs!.setAttribute(
@@ -633,12 +654,13 @@ function showInspection(id: number, pixels: Uint8Array, r: Inspection): void {
 }
 
 let actKey = "";
+let paintJob = 0;
 let actBlocks: { block: HTMLElement; canvas: HTMLCanvasElement; max: HTMLElement }[] = [];
 let actProbs: HTMLElement | null = null;
 
 /**
  * A layer's output in one canvas: maps [1, C, H, W] side by side with 1-pixel gaps (at most
- * MAX_MAPS of them), or a vector as cells in rows of 32. Colours as paintSigned.
+ * MAX_MAPS of them), or a vector as cells in rows. Colours as paintSigned.
  */
 function paintMaps(
   canvas: HTMLCanvasElement,
@@ -648,9 +670,10 @@ function paintMaps(
 ): void {
   const isMaps = shape.length === 4 && shape[2] * shape[3] > 1;
   const C = isMaps ? Math.min(shape[1], MAX_MAPS) : 1;
-  const H = isMaps ? shape[2] : Math.ceil(data.length / Math.min(data.length, 32));
-  const W = isMaps ? shape[3] : Math.min(data.length, 32);
-  const zoom = isMaps ? (W >= 20 ? 2 : W >= 10 ? 3 : 6) : 10;
+  // a long vector (flatten's 1,600 features) in rows of 64 small cells, a short one larger
+  const W = isMaps ? shape[3] : Math.min(data.length, data.length > 256 ? 64 : 32);
+  const H = isMaps ? shape[2] : Math.ceil(data.length / W);
+  const zoom = isMaps ? (W >= 20 ? 2 : W >= 10 ? 3 : 6) : data.length > 256 ? 5 : 12;
   const cols = isMaps ? Math.max(1, Math.min(C, Math.floor(600 / ((W + 1) * zoom)))) : 1;
   const rows = Math.ceil(C / cols);
   const w = cols * (W + 1) - 1, h = rows * (H + 1) - 1;
@@ -668,14 +691,7 @@ function paintMaps(
   canvas.style.width = `${w * zoom}px`;
 }
 
-worker.onmessage = (e: MessageEvent<Reply>) => {
-  const t0 = performance.now();
-  handleReply(e.data);
-  const dt = performance.now() - t0;
-  // deno-lint-ignore no-explicit-any
-  const g = globalThis as any;
-  (g.__handlerMs ??= []).push([e.data.type, Math.round(dt)]);
-};
+worker.onmessage = (e: MessageEvent<Reply>) => handleReply(e.data);
 function handleReply(m: Reply): void {
   switch (m.type) {
     case "ready":
@@ -743,11 +759,7 @@ worker.onerror = (e) => {
 
 // the curve is redrawn on animation frames, at most every CURVE_EVERY_MS
 const frame = () => {
-  const t0 = performance.now();
   drawCurve();
-  const dt = performance.now() - t0;
-  // deno-lint-ignore no-explicit-any
-  if (dt > 20) ((globalThis as any).__handlerMs ??= []).push(["curve", Math.round(dt)]);
   requestAnimationFrame(frame);
 };
 requestAnimationFrame(frame);

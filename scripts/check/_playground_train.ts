@@ -107,10 +107,6 @@ export async function checkTrain({ page, origin }: ViewContext): Promise<void> {
   );
   const during = tasks.filter((t) => t.start >= t0);
   const worst = Math.max(0, ...during.map((t) => t.duration));
-  console.log(
-    JSON.stringify(during),
-    JSON.stringify(await page.evaluate("globalThis.__handlerMs.filter(x => x[1] > 15)")),
-  );
   if (worst > 100) {
     fail(
       `train.html: the main thread had ${during.filter((t) => t.duration > 100).length} task(s) ` +
