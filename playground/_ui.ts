@@ -52,3 +52,50 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   if (e === null) throw new Error(`the page has no #${id}`);
   return e as T;
 }
+
+/**
+ * Arrow-key movement inside a table of focusable cells (the ARIA grid pattern): one Tab stop per
+ * table (the cell with tabindex 0), arrows, Home and End move the focus between the `td`s that
+ * have a tabindex, and focusing a cell is what highlights it, so the keyboard sees what the
+ * mouse sees.
+ */
+export function gridKeys(table: HTMLTableElement): void {
+  const cells = [...table.querySelectorAll<HTMLTableCellElement>("td[tabindex]")];
+  cells.forEach((c, i) => c.tabIndex = i === 0 ? 0 : -1);
+  table.addEventListener("keydown", (ev) => {
+    const td = (ev.target as HTMLElement).closest("td");
+    if (td === null || !table.contains(td)) return;
+    const tr = td.parentElement as HTMLTableRowElement;
+    const rows = [...table.rows];
+    let r = rows.indexOf(tr), c = td.cellIndex;
+    const at = (): HTMLTableCellElement | undefined => {
+      const cell = rows[r]?.cells[c];
+      return cell instanceof HTMLTableCellElement && cell.tagName === "TD" &&
+          cell.hasAttribute("tabindex")
+        ? cell
+        : undefined;
+    };
+    const moves: Record<string, () => void> = {
+      ArrowRight: () => c++,
+      ArrowLeft: () => c--,
+      ArrowDown: () => r++,
+      ArrowUp: () => r--,
+    };
+    let next: HTMLTableCellElement | undefined;
+    if (ev.key in moves) {
+      // step until a focusable cell or the edge (padding cells in between are skipped)
+      for (let i = 0; i < 64 && next === undefined; i++) {
+        moves[ev.key]();
+        if (r < 0 || r >= rows.length || c < 0 || c > 400) break;
+        next = at();
+      }
+    } else if (ev.key === "Home") next = cells[0];
+    else if (ev.key === "End") next = cells[cells.length - 1];
+    else return;
+    ev.preventDefault();
+    if (next === undefined) return;
+    td.tabIndex = -1;
+    next.tabIndex = 0;
+    next.focus();
+  });
+}

@@ -80,13 +80,13 @@ function predictInDeno(bytes: Uint8Array, pixels: Uint8Array): Float32Array {
 const argmax = (p: ArrayLike<number>) =>
   Array.prototype.indexOf.call(p, Math.max(...Array.from(p)));
 
-/** The whole check of train.html. */
-export async function checkTrain({ page, origin }: ViewContext): Promise<void> {
-  // the observer must be in place before the page's scripts: install it and load again
+/** Before train.html?autostart=1 loads: the long-task observer, ahead of the page's scripts. */
+export async function initTrain(page: Page): Promise<void> {
   await page.addInitScript(LONGTASK_OBSERVER);
-  await page.goto(`${origin}/train.html?autostart=1`, { waitUntil: "load" });
-  await page.waitForFunction("document.documentElement.dataset.ready === '1'");
+}
 
+/** The whole check of train.html, opened as train.html?autostart=1 after {@link initTrain}. */
+export async function checkTrain({ page }: ViewContext): Promise<void> {
   // 1. training makes progress
   await waitStep(page, 30);
   const t0 = await page.evaluate(() => performance.now());

@@ -20,6 +20,38 @@ export function entryModules(): string[] {
     .sort();
 }
 
+/** For each bundled module, the modules it imports statically (filled by buildSite). */
+const staticImports = new Map<string, string[]>();
+
+/**
+ * What each entry module makes the browser download before it runs: itself and the chunks it
+ * imports, raw and gzipped (source maps excluded: only developer tools fetch them).
+ */
+export async function entrySizes(
+  files: Map<string, Uint8Array>,
+): Promise<{ entry: string; bytes: number; gzip: number }[]> {
+  const out = [];
+  for (const name of entryModules()) {
+    const entry = name.replace(/\.ts$/, ".js"), seen = new Set<string>();
+    const visit = (m: string): void => {
+      if (seen.has(m)) return;
+      seen.add(m);
+      for (const i of staticImports.get(m) ?? []) visit(i);
+    };
+    visit(entry);
+    let bytes = 0, gzip = 0;
+    for (const m of seen) {
+      const b = files.get(m)!;
+      bytes += b.byteLength;
+      const stream = new Blob([b as Uint8Array<ArrayBuffer>]).stream()
+        .pipeThrough(new CompressionStream("gzip"));
+      gzip += (await new Response(stream).arrayBuffer()).byteLength;
+    }
+    out.push({ entry, bytes, gzip });
+  }
+  return out;
+}
+
 /**
  * The whole site in memory: site-relative path ("im2col.js", "chunks/x-HASH.js",
  * "src/layers/conv.ts", ...) → bytes.
@@ -47,6 +79,7 @@ export async function buildSite(): Promise<Map<string, Uint8Array>> {
     sourcesContent: true,
     charset: "utf8",
     write: false,
+    metafile: true,
     logLevel: "silent",
     absWorkingDir: ROOT,
   });
@@ -55,6 +88,14 @@ export async function buildSite(): Promise<Map<string, Uint8Array>> {
     throw new Error(`build:site: esbuild warned; the build must be clean:\n${text.join("\n")}`);
   }
   for (const out of result.outputFiles) add(out.path.replace(/^\/site\//, ""), out.contents);
+  // each entry's static imports (its chunks), for the sizes build:site prints; the metafile
+  // names outputs relative to absWorkingDir ("../../site/chunks/x.js")
+  const rel = (p: string): string => p.replace(/^(\.\.\/)*site\//, "");
+  for (const [path, out] of Object.entries(result.metafile.outputs)) {
+    if (!path.endsWith(".js")) continue;
+    const imports = out.imports.filter((i) => i.kind === "import-statement").map((i) => i.path);
+    staticImports.set(rel(path), imports.map(rel));
+  }
   for (const e of Deno.readDirSync(PLAYGROUND)) {
     if (e.isFile && /\.(html|css)$/.test(e.name)) {
       add(e.name, Deno.readFileSync(join(PLAYGROUND, e.name)));
@@ -112,6 +153,12 @@ if (import.meta.main) {
       `build:site: ${files.size} files, ${(bytes / 1024).toFixed(1)} kB in ${out} ` +
         `(${((performance.now() - start) / 1000).toFixed(1)} s)`,
     );
+    for (const e of await entrySizes(files)) {
+      console.log(
+        `  ${e.entry}: ${(e.bytes / 1024).toFixed(1)} kB of JavaScript with its chunks, ` +
+          `${(e.gzip / 1024).toFixed(1)} kB gzipped`,
+      );
+    }
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`build:site: ${e.message}\n${USAGE}`);

@@ -5,26 +5,25 @@
 import * as esbuild from "esbuild";
 import { integerFlag, parseFlags, UsageError } from "../_cli.ts";
 import { buildSite } from "./build.ts";
-import { PLAYGROUND, ROOT, serveStatic } from "./_site.ts";
+import { ROOT, serveStatic } from "./_site.ts";
 
 const USAGE = "usage: deno task playground [--port N]   (default 8000; 0 picks a free port)";
 
-/** The newest modification time under the folders the site is built from. */
+/** Folders of the repository that no page is built from. */
+const SKIP = new Set(["node_modules", "site", "npm", "runs", "tests", "docs", "playground-shots"]);
+
+/** The newest modification time of the sources a build reads (pages, library, data). */
 function newest(): number {
   let t = 0;
   const visit = (dir: string): void => {
     for (const e of Deno.readDirSync(dir)) {
-      if (e.name === "node_modules" || e.name.startsWith(".") || e.name === "site") continue;
+      if (e.name.startsWith(".") || (dir === ROOT && SKIP.has(e.name))) continue;
       const path = `${dir}/${e.name}`;
       if (e.isDirectory) visit(path);
-      else if (e.isFile && /\.(ts|html|css)$/.test(e.name)) {
-        t = Math.max(t, Deno.statSync(path).mtime?.getTime() ?? 0);
-      }
+      else if (e.isFile) t = Math.max(t, Deno.statSync(path).mtime?.getTime() ?? 0);
     }
   };
-  for (const dir of [PLAYGROUND, `${ROOT}/layers`, `${ROOT}/kernels`, `${ROOT}/network`]) {
-    visit(dir);
-  }
+  visit(ROOT);
   return t;
 }
 
