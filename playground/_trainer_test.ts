@@ -3,7 +3,7 @@
 // reading the same gzipped subset files the site serves (scripts/playground/mnist_subset.ts).
 
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { firstImages, makeBatch, restoreCheckpoint, SMALL_NET } from "../mod.ts";
+import { firstImages, type LayerSpec, makeBatch, restoreCheckpoint, SMALL_NET } from "../mod.ts";
 import { loadMnist } from "../scripts/_mnist.ts";
 import {
   MNIST_SUBSET,
@@ -16,8 +16,19 @@ import type { Reply } from "./_train_protocol.ts";
 const mnist = await loadMnist();
 const train = firstImages(mnist.train, 2000), test = firstImages(mnist.test, 200);
 
-Deno.test("Trainer: the loss falls within 150 steps of the small net, and the test set is evaluated", () => {
+// a narrow net, so the test is quick on the reference backend too (the small net's 150 steps take
+// two minutes there); the Trainer's loop is the same for every layer list
+const NARROW: LayerSpec[] = [
+  { type: "conv", inChannels: 1, outChannels: 4, size: 5, padding: 2 },
+  { type: "relu" },
+  { type: "maxpool", size: 4 },
+  { type: "flatten" },
+  { type: "fc", inFeatures: 4 * 7 * 7, outFeatures: 10 },
+];
+
+Deno.test("Trainer: the loss falls within 150 steps, and the test set is evaluated", () => {
   const t = new Trainer(train, test);
+  t.build(NARROW, "custom", { optimizer: "adam", lr: 0.01, batchSize: 16 });
   let first = NaN;
   while (t.step < 150) {
     const p = t.trainFor(20);
@@ -57,6 +68,20 @@ Deno.test("Trainer: a saved checkpoint restores to the same predictions; inspect
   const info = again.restore(bytes, "page.safetensors");
   assertEquals(info.model, "small");
   assertEquals(again.inspect(pixels).probs, seen.probs);
+});
+
+Deno.test("Trainer: LeNet-5 and the batch-norm mobile net train with their CLI defaults", () => {
+  const t = new Trainer(train, test);
+  for (const model of ["lenet5", "mobile"]) {
+    const info = t.build(MODEL_SPECS[model], model);
+    assertEquals(info.config.lr, model === "mobile" ? 0.01 : 0.002);
+    assertEquals(info.params, model === "mobile" ? 21226 : 61706);
+    t.trainFor(1); // at least one step
+    const first = t.firstLayer()!;
+    assertEquals(first.name, "0.weight");
+    assert(first.dw.some((g) => g !== 0), "the first layer got a gradient");
+    assertEquals(t.inspect(t.testImage(0)).layers.length, MODEL_SPECS[model].length);
+  }
 });
 
 Deno.test("checkSpec names what is wrong with a layer list", () => {
