@@ -531,7 +531,6 @@ function showEval(r: EvalResult): void {
         const cls = n === 0 ? "" : t === p ? "diag" : "miss";
         const td = el("td", { class: cls, title: `true ${t}, predicted ${p}: ${n}` }, String(n));
         if (n > 0) td.style.setProperty("--share", share.toFixed(3));
-        if (share > 0.5) td.classList.add("strong");
         return td;
       }),
     );
@@ -600,7 +599,9 @@ function showInspection(id: number, pixels: Uint8Array, r: Inspection): void {
     ui.prediction.textContent = String(r.top[0]);
     ui.prediction.dataset.pixels = pixels.join(",");
     ui.prediction.dataset.probs = Array.from(r.probs).join(",");
-    ui.predictionTop.textContent = r.top.map((k) => `${k}: ${pct(r.probs[k])}`).join("  ");
+    ui.predictionTop.replaceChildren(
+      ...r.top.flatMap((k, i) => [...(i ? [el("br")] : []), `${k}: ${pct(r.probs[k])}`]),
+    );
   }
   const input = { index: -1, label: "input (normalised)", shape: [1, 1, 28, 28], data: r.input };
   const layers = [input, ...r.layers];

@@ -6,7 +6,8 @@
 //    installed by page.addInitScript before the page's own scripts run, collects every task
 //    over 50 ms; those that start after the first training step must each be ≤ 100 ms;
 // 3. "Save checkpoint" downloads a safetensors file that restoreCheckpoint reads in Deno;
-// 4. a layer list that does not fit is refused with a message naming the layer;
+// 4. a layer list that does not fit is refused with a message naming the layer; choosing the
+//    mobile model rebuilds the network with its learning rate, and it trains;
 // 5. a checkpoint trained here in Deno (150 steps of the small net) is loaded through the upload
 //    input, a 7 is drawn on the canvas with synthetic mouse strokes, and the page's prediction
 //    must be the library's prediction in Deno on the same 28×28 input (read back from the page's
@@ -153,6 +154,19 @@ export async function checkTrain({ page }: ViewContext): Promise<void> {
     fail(`train.html: a bad layer list gave the message "${specError}"`);
   }
   console.log(`  bad layer list: "${specError.slice(0, 90)}…"`);
+
+  // another model: the batch-norm mobile net, with its own default learning rate, trains too
+  await page.selectOption("#model", "mobile");
+  await page.waitForFunction(() =>
+    (document.querySelector("#layers")?.textContent ?? "").includes("globalavgpool") &&
+    document.querySelector<HTMLInputElement>("#lr")?.value === "0.01" &&
+    document.querySelector('[data-testid="step"]')?.textContent === "0"
+  );
+  await page.click("#run");
+  await waitStep(page, 20);
+  await page.click("#run");
+  await page.waitForFunction(() => document.querySelector("#run")?.textContent === "Train");
+  console.log(`  model "mobile": rebuilt (lr 0.01), ${await numberAt(page, "step")} steps trained`);
 
   // 5. load a checkpoint trained here, draw a 7, compare with the library in Deno
   const { train } = await loadMnist();
