@@ -258,13 +258,8 @@ ui.load.addEventListener("change", async () => {
   if (file === undefined) return;
   ui.error.textContent = "";
   const bytes = new Uint8Array(await file.arrayBuffer());
-  const c = checkedConfig();
-  send({
-    type: "load",
-    bytes,
-    name: file.name,
-    config: typeof c === "string" ? undefined : c,
-  }, [bytes.buffer]);
+  // the loaded model's own defaults (the CLI's), as when choosing a model; change them after
+  send({ type: "load", bytes, name: file.name }, [bytes.buffer]);
   ui.load.value = "";
 });
 
