@@ -1,6 +1,6 @@
 /**
  * The messages between the training view (playground/train.ts, the main thread) and its Worker
- * (playground/train_worker.ts). Kept small on purpose: seven requests, six replies, all plain
+ * (playground/train_worker.ts). Kept small on purpose: seven requests, seven replies, all plain
  * structured-cloneable data, so the Worker can be swapped for the library's Worker path (issue
  * 13) by reimplementing train_worker.ts alone.
  *

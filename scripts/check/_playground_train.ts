@@ -4,16 +4,18 @@
 //    in data-testid="loss" falls (read over about ten seconds of training);
 // 2. the main thread has no task over 100 ms while it trains: a `longtask` PerformanceObserver,
 //    installed by page.addInitScript before the page's own scripts run, collects every task
-//    over 50 ms; those that start after the first training step must each be ≤ 100 ms;
+//    over 50 ms; those that start once training is under way (step 30 on, for ten seconds and
+//    more) must each be ≤ 100 ms;
 // 3. "Save checkpoint" downloads a safetensors file that restoreCheckpoint reads in Deno;
 // 4. a layer list that does not fit is refused with a message naming the layer; choosing the
 //    mobile model rebuilds the network with its learning rate, and it trains;
 // 5. a checkpoint trained here in Deno (150 steps of the small net) is loaded through the upload
 //    input, a 7 is drawn on the canvas with synthetic mouse strokes, and the page's prediction
 //    must be the library's prediction in Deno on the same 28×28 input (read back from the page's
-//    data-testid="digit-input"); the probabilities must be equal bit for bit, for the reason
-//    scripts/check/browser.ts gives (the same JavaScript and WebAssembly operations in the same
-//    order in the same engine, V8, on the same machine).
+//    data-testid="digit-input", and equal to toMnist of the canvas's pixels computed here); the
+//    probabilities must be equal bit for bit, for the reason scripts/check/browser.ts gives (the
+//    same JavaScript and WebAssembly operations in the same order in the same engine, V8, on the
+//    same machine).
 
 /// <reference lib="dom" />
 import type { Page } from "playwright-core";
@@ -30,6 +32,7 @@ import {
 } from "../../mod.ts";
 import { mulberry32 } from "../../random.ts";
 import { loadMnist } from "../_mnist.ts";
+import { toMnist } from "../../playground/_digit.ts";
 import { fail } from "../build/_npm_common.ts";
 import type { ViewContext } from "./playground.ts";
 
@@ -208,6 +211,16 @@ export async function checkTrain({ page }: ViewContext): Promise<void> {
     };
   });
   const pixels = Uint8Array.from(seen.pixels.split(",").map(Number));
+  // the 28×28 input is toMnist (playground/_digit.ts, tested in Deno) of the canvas's ink
+  const ink = await page.evaluate(() => {
+    const c = document.querySelector<HTMLCanvasElement>('[data-testid="draw-canvas"]')!;
+    const rgba = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+    return { red: Array.from(rgba.filter((_, i) => i % 4 === 0)), w: c.width, h: c.height };
+  });
+  const mnist = toMnist(ink.red.map((v) => v / 255), ink.w, ink.h);
+  if (mnist.join(",") !== seen.pixels) {
+    fail("train.html: the drawn digit's 28×28 input is not toMnist of the canvas's pixels");
+  }
   if (pixels.length !== 784 || pixels.every((v) => v === 0)) {
     fail(`train.html: the drawn digit's 28×28 input is ${pixels.length} pixels, all zero?`);
   }
