@@ -180,3 +180,10 @@ Deno.test("the Worker trains, pauses, evaluates and saves over its protocol", as
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("train.ts fetches exactly the files mnist_subset.ts writes into the site", () => {
+  const page = Deno.readTextFileSync(new URL("./train.ts", import.meta.url));
+  for (const path of Object.values(MNIST_SUBSET_FILES)) {
+    assert(page.includes(`"${path}"`), `train.ts does not fetch ${path}`);
+  }
+});
