@@ -56,19 +56,17 @@ export function findLines(text: readonly string[], ref: SourceRef): number[] {
 }
 
 /**
- * One file shown in a scroll box, line numbers in the margin, the found lines highlighted and
- * scrolled into view (inside the box only, not the page).
+ * One file shown in a scroll box, line numbers in the margin, the found lines highlighted. Call
+ * {@link revealHighlights} once it is in the page.
  */
 export async function sourceView(ref: SourceRef): Promise<HTMLElement> {
   const text = await sourceLines(ref.file);
   const hot = new Set(findLines(text, ref));
-  const first = Math.min(...hot);
   const pre = el("pre", {
     class: "source",
     tabindex: 0,
     "aria-label": `${ref.file}, the highlighted lines computed this step`,
   });
-  let firstLine: HTMLElement | undefined;
   text.forEach((line, i) => {
     const row = el("span", { class: hot.has(i) ? "line hot" : "line" });
     if (hot.has(i)) {
@@ -77,7 +75,6 @@ export async function sourceView(ref: SourceRef): Promise<HTMLElement> {
       row.dataset.line = String(i + 1);
     }
     row.append(el("span", { class: "ln", "aria-hidden": "true" }, String(i + 1)), line);
-    if (i === first) firstLine = row;
     pre.append(row);
   });
   const box = el(
@@ -92,8 +89,16 @@ export async function sourceView(ref: SourceRef): Promise<HTMLElement> {
     ),
     pre,
   );
-  requestAnimationFrame(() => {
-    if (firstLine) pre.scrollTop = Math.max(0, firstLine.offsetTop - pre.offsetTop - 48);
-  });
   return box;
+}
+
+/**
+ * Scrolls each source box under `root` (inside the box only, not the page) to its first
+ * highlighted line. Only a box in the page has a layout to scroll, hence a separate call.
+ */
+export function revealHighlights(root: HTMLElement): void {
+  for (const pre of root.querySelectorAll<HTMLElement>("pre.source")) {
+    const line = pre.querySelector<HTMLElement>(".line.hot");
+    if (line) pre.scrollTop = Math.max(0, line.offsetTop - pre.offsetTop - 48);
+  }
 }

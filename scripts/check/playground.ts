@@ -421,7 +421,7 @@ async function walkSteps(page: Page, tag: string, fd: boolean): Promise<number> 
   const seen = new Set<string>();
   const steps = await page.$$eval('[data-testid="step-link"]', (es) => es.length);
   await page.click('[data-testid="step-link"] >> nth=0');
-  let checked = 0;
+  let checked = 0, markedSteps = 0;
   for (let i = 0; i < steps; i++) {
     if (i > 0) await page.click('[data-testid="next"]');
     await page.waitForFunction(
@@ -436,6 +436,32 @@ async function walkSteps(page: Page, tag: string, fd: boolean): Promise<number> 
       sameNumbers(`${tag} step ${i + 1} ${name}`, got, expected);
       seen.add(name);
     }
+    // the max-pool steps mark each window's winner in relu.y: maxPoolBackward of ones, here
+    const marked = await page.$$eval(
+      '[data-testid="tensor"][data-name="relu.y"] td',
+      (es) => es.flatMap((e, i) => (e.classList.contains("hot") ? [i] : [])),
+    );
+    const says = await page.$eval("#marks", (e) => e.textContent ?? "");
+    if (says.startsWith("Highlighted in relu.y")) {
+      markedSteps++;
+      const ones = { shape: [1, 2, 2, 2], data: new Float64Array(8).fill(1) };
+      const relu = convprop.reluForward({
+        shape: [1, 2, 4, 4],
+        data: Float64Array.from(want.get("conv.y")!),
+      });
+      const winners = convprop.maxPoolBackward(
+        ones,
+        convprop.maxPoolForward(relu.y, { size: 2 }).cache,
+      );
+      const expected = [...winners.data.keys()].filter((k) => winners.data[k] !== 0);
+      if (marked.join() !== expected.join()) {
+        fail(
+          `step ${
+            i + 1
+          }: the page marks winners ${marked.join()}, maxPoolBackward ${expected.join()}`,
+        );
+      }
+    } else if (marked.length > 0) fail(`step ${i + 1} marks cells of relu.y and says nothing`);
     // the highlighted source lines are the file's own lines, at the numbers the page gives
     const lines = await page.$$eval(
       '[data-testid="source-line"]',
@@ -449,6 +475,14 @@ async function walkSteps(page: Page, tag: string, fd: boolean): Promise<number> 
         ),
     );
     if (lines.length === 0) fail(`step ${i + 1}: no source line highlighted`);
+    // and each box is scrolled so that its first highlighted line is in sight
+    const hidden = await page.$$eval("pre.source", (pres) =>
+      pres.flatMap((pre) => {
+        const line = pre.querySelector(".line.hot") as HTMLElement, box = pre as HTMLElement;
+        const y = line.offsetTop - box.offsetTop - box.scrollTop;
+        return y >= 0 && y + line.offsetHeight <= box.clientHeight ? [] : [y];
+      }));
+    if (hidden.length > 0) fail(`step ${i + 1}: a highlighted line is scrolled out of its box`);
     for (const [file, line, text] of lines) {
       const real = Deno.readTextFileSync(join(ROOT, file)).split("\n")[line - 1];
       if (text !== `${line}${real}`) {
@@ -476,6 +510,9 @@ async function walkSteps(page: Page, tag: string, fd: boolean): Promise<number> 
         checked++;
       }
     }
+  }
+  if (markedSteps !== 2) {
+    fail(`${tag}: ${markedSteps} steps mark the winners, want 2 (pool fwd, bwd)`);
   }
   const missing = [...want.keys()].filter((k) => !seen.has(k) && k !== "x");
   if (missing.length > 0) fail(`${tag}: the steps never show ${missing.join(", ")}`);
