@@ -17,6 +17,7 @@ import * as convprop from "../../mod.ts";
 import { buildSite, writeSite } from "../playground/build.ts";
 import { fromDisk, ROOT, serveStatic } from "../playground/_site.ts";
 import { fail, main, step } from "../build/_npm_common.ts";
+import { checkTrain, initTrain } from "./_playground_train.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -62,9 +63,7 @@ export interface ViewCheck {
  * Pages linked from the landing page that are built on another branch and not here yet. A page
  * listed here must be absent (the check fails once it exists, so the list cannot go stale).
  */
-const PENDING = new Set([
-  "train.html", // wave/playtrain
-]);
+const PENDING = new Set<string>([]);
 
 async function checkLanding({ page, files }: ViewContext): Promise<void> {
   const links = await page.$$eval("a[href]", (as) => as.map((a) => a.getAttribute("href") ?? ""));
@@ -553,6 +552,7 @@ export const VIEWS: ViewCheck[] = [
   { name: "landing", url: "", ready: false, check: checkLanding },
   { name: "im2col", url: IM2COL_GEOMETRIES[0], ready: true, check: checkIm2col },
   { name: "step", url: "step.html", ready: true, check: checkStep },
+  { name: "train", url: "train.html?autostart=1", ready: true, init: initTrain, check: checkTrain },
 ];
 
 /** Opens `url` in a fresh page of `browser`, collecting errors and requests that leave `origin`. */

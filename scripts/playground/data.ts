@@ -4,6 +4,7 @@
 
 import { join } from "node:path";
 import { ROOT } from "./_site.ts";
+import { mnistSubsetFiles } from "./mnist_subset.ts";
 
 /**
  * The reference sources the step-through view (playground/step.ts) shows, as the library has
@@ -34,6 +35,9 @@ export async function siteData(): Promise<Map<string, Uint8Array>> {
   for (const path of REFERENCE_SOURCES) {
     files.set(`src/${path}`, await Deno.readFile(join(ROOT, path)));
   }
+
+  // train.html: the MNIST subset, gzipped IDX (scripts/playground/mnist_subset.ts)
+  for (const [path, bytes] of await mnistSubsetFiles()) files.set(path, bytes);
 
   return files;
 }
