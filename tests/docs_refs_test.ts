@@ -191,6 +191,11 @@ async function checkPage(
   const fail = (message: string) => problems.push({ page, message });
   stats.pages++;
 
+  // A target with a space (and no "title") is not a link in Markdown: it renders as text, so the
+  // loop below would never see it. Refuse it here.
+  for (const m of text.matchAll(/\]\(([^)\s]+\s+[^)"\s][^)]*)\)/g)) {
+    fail(`link target "${m[1]}" contains a space, so Markdown renders it as plain text`);
+  }
   for (const m of text.matchAll(/\[((?:[^\[\]]|\[[^\]]*\])*)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
     const label = m[1], target = m[2];
     if (/^[a-z]+:/i.test(target)) continue; // https:, mailto:
@@ -328,6 +333,8 @@ Deno.test("docs refs checker: rejects each kind of broken reference", async () =
     ["in the code, `gemm(w_col, dY_n, { transA: true, out: dx_col })`", /reads like code/],
     ["call `convBackward(dy, cache)`", /^$/], // a usage, not a quote
     ["the seed's numpy `w_col.dot(x_col)`", /^$/], // numpy's method, not a line of our source
+    ["[x](im2col.md#the table)", /contains a space/], // Markdown shows this as text
+    ['[x](im2col.md "a title")', /^$/], // a title is allowed
   ];
   for (const [md, expected] of cases) {
     const stats: Stats = { pages: 0, links: 0, symbols: 0, paths: 0, quoted: 0 };
