@@ -47,7 +47,8 @@
  * @module
  */
 
-import type { FloatArray } from "../tensor.ts";
+import type { FloatArray, Tensor } from "../tensor.ts";
+import type { Optimizer } from "../optim/optimizer.ts";
 import type { LabelledImages } from "../data/idx.ts";
 import { miniBatches, type Normalization } from "../data/batches.ts";
 import type { Param } from "../layers/layer.ts";
@@ -134,6 +135,15 @@ function defaultWorkerUrl(): URL {
 function sharedMemoryAvailable(): boolean {
   const g = globalThis as { crossOriginIsolated?: boolean };
   return typeof SharedArrayBuffer === "function" && g.crossOriginIsolated !== false;
+}
+
+/** A shard as a step message names it (with its data in mode "transfer"). */
+interface ShardOrder {
+  shard: number;
+  start: number;
+  end: number;
+  x?: Float32Array;
+  labels?: Uint8Array;
 }
 
 interface Pending {
@@ -428,11 +438,10 @@ export class DataParallel {
 
   async #trainEpoch(set: LabelledImages, opts: TrainEpochOptions): Promise<EpochStats> {
     const { batchSize, norm, rng, shift = 0, optimizer, schedule, onBatch } = opts;
-    const S = this.shards, W = this.workers, P = set.height * set.width;
     const batches = Math.ceil(set.count / batchSize);
     let batch = 0, samples = 0, lossSum = 0, correct = 0;
     const source = miniBatches(set, { batchSize, norm, rng, shift });
-    this.#ensureInputs(batchSize, P);
+    this.#ensureInputs(batchSize, set.height * set.width);
     let next = source.next();
     let slot = 0;
     if (!next.done && this.memory === "shared") this.#copyInput(next.value, slot);
@@ -441,42 +450,102 @@ export class DataParallel {
       batch++;
       const B = labels.length;
       if (schedule !== undefined) optimizer.lr = schedule(optimizer.steps);
-      const params = this.#paramsForMessage();
-      const buffers = gatherBuffers(this.net);
-      const perWorker: ToWorker[] = [];
-      const shardLists: {
-        shard: number;
-        start: number;
-        end: number;
-        x?: Float32Array;
-        labels?: Uint8Array;
-      }[][] = Array.from({ length: W }, () => []);
-      const transfers: Transferable[][] = Array.from({ length: W }, () => []);
-      const sizes: number[] = [];
-      for (let s = 0; s < S; s++) {
-        const [start, end] = shardBounds(B, S, s);
-        if (end === start) break; // only trailing shards are empty
-        sizes.push(end - start);
-        const entry: {
-          shard: number;
-          start: number;
-          end: number;
-          x?: Float32Array;
-          labels?: Uint8Array;
-        } = {
-          shard: s,
-          start,
-          end,
-        };
-        if (this.memory === "transfer") {
-          entry.x = x.data.slice(start * P, end * P);
-          entry.labels = labels.slice(start, end);
-          transfers[s % W].push(entry.x.buffer as ArrayBuffer, entry.labels.buffer as ArrayBuffer);
-        }
-        shardLists[s % W].push(entry);
+      const step = await this.#runStep(x, labels, optimizer, slot, () => {
+        // while the workers compute: the next batch (into the other input slot)
+        next = source.next();
+        if (!next.done && this.memory === "shared") this.#copyInput(next.value, 1 - slot);
+      }, `step ${batch} of ${batches}`);
+      correct += step.correct;
+      samples += B;
+      lossSum += step.loss * B;
+      slot = 1 - slot;
+      onBatch?.({
+        batch,
+        batches,
+        samples,
+        loss: step.loss,
+        meanLoss: lossSum / samples,
+        accuracy: correct / samples,
+        lr: optimizer.lr,
+      });
+    }
+    return { loss: lossSum / samples, accuracy: correct / samples, samples };
+  }
+
+  /**
+   * One training step on a batch the caller made (a data pipeline of one's own): the workers'
+   * shard gradients, summed in shard order, then `optimizer.step()` on the main thread, exactly
+   * as each step of {@link DataParallel.trainEpoch}.
+   *
+   * @param x The images [B, C, H, W] (Float32Array, as `makeBatch` gives them).
+   * @param labels B class indices.
+   * @param optimizer Updates `this.net`'s parameters.
+   * @returns The batch's mean loss and how many images were classified correctly (before the
+   *   step).
+   * @throws {RangeError} If x is not a float32 [B, C, H, W] batch or labels does not have B
+   *   entries.
+   * @throws {DataParallelError} If a worker fails; as {@link DataParallel.trainEpoch}.
+   * @throws {Error} If a parameter is not finite after the step, or the trainer is closed or busy.
+   */
+  async step(
+    x: Tensor<Float32Array>,
+    labels: Uint8Array,
+    optimizer: Optimizer,
+  ): Promise<{ loss: number; correct: number }> {
+    const fn = "DataParallel.step";
+    this.#enter(fn);
+    try {
+      if (!(x?.data instanceof Float32Array) || x.shape?.length !== 4) {
+        throw new RangeError(`${fn}: x must be a float32 batch [B, C, H, W]`);
       }
-      for (let w = 0; w < W; w++) {
-        perWorker.push({
+      const [B, C, H, W] = x.shape;
+      if (!(labels instanceof Uint8Array) || labels.length !== B || B < 1) {
+        throw new RangeError(
+          `${fn}: labels must be a Uint8Array of B = ${B} entries, got ${labels?.length}`,
+        );
+      }
+      if (x.data.length !== B * C * H * W) {
+        throw new RangeError(`${fn}: x holds ${x.data.length} numbers for shape [${x.shape}]`);
+      }
+      this.#ensureInputs(B, C * H * W);
+      if (this.memory === "shared") this.#copyInput({ x, labels }, 0);
+      return await this.#runStep(x, labels, optimizer, 0, () => {}, `step ${this.#steps + 1}`);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** A step of the batch in input slot `slot` (mode "shared") or in x and labels. */
+  async #runStep(
+    x: Tensor<Float32Array>,
+    labels: Uint8Array,
+    optimizer: Optimizer,
+    slot: number,
+    whileWaiting: () => void,
+    where: string,
+  ): Promise<{ loss: number; correct: number }> {
+    const S = this.shards, W = this.workers, B = labels.length;
+    const P = x.data.length / B;
+    const params = this.#paramsForMessage();
+    const buffers = gatherBuffers(this.net);
+    const shardLists: ShardOrder[][] = Array.from({ length: W }, () => []);
+    const transfers: Transferable[][] = Array.from({ length: W }, () => []);
+    const sizes: number[] = [];
+    for (let s = 0; s < S; s++) {
+      const [start, end] = shardBounds(B, S, s);
+      if (end === start) break; // only trailing shards are empty
+      sizes.push(end - start);
+      const entry: ShardOrder = { shard: s, start, end };
+      if (this.memory === "transfer") {
+        entry.x = x.data.slice(start * P, end * P);
+        entry.labels = labels.slice(start, end);
+        transfers[s % W].push(entry.x.buffer as ArrayBuffer, entry.labels.buffer as ArrayBuffer);
+      }
+      shardLists[s % W].push(entry);
+    }
+    const answers = this.#exchange(shardLists.map((shards, w) =>
+      shards.length === 0 ? null : {
+        message: {
           kind: "step",
           step: this.#steps,
           slot,
@@ -484,65 +553,50 @@ export class DataParallel {
           backend: getBackend(),
           params,
           buffers,
-          shards: shardLists[w],
-        });
+          shards,
+        },
+        transfer: transfers[w],
       }
-      const answers = this.#exchange(
-        perWorker.map((message, w) =>
-          shardLists[w].length === 0 ? null : { message, transfer: transfers[w] }
-        ),
-      );
-      // while the workers compute: the next batch (into the other input slot)
-      next = source.next();
-      if (!next.done && this.memory === "shared") this.#copyInput(next.value, 1 - slot);
-      const replies = await answers;
-      // shard order: worker w answered for shards w, w + W, ...
-      const results: ShardResult[] = new Array(sizes.length);
-      const grads: FloatArray[] = new Array(sizes.length);
-      let after0: FlatBuffers | undefined;
-      let r = 0;
-      for (let w = 0; w < W; w++) {
-        if (shardLists[w].length === 0) continue;
-        const m = replies[r++];
-        if (m.kind !== "step") throw new Error(`${"DataParallel"}: unexpected answer ${m.kind}`);
-        m.results.forEach((res, k) => {
-          results[res.shard] = res;
-          grads[res.shard] = m.grads?.[k] ?? this.#sharedGrads[res.shard];
-        });
-        if (m.buffers !== undefined) after0 = m.buffers;
-      }
-      this.#reduce(grads, sizes, B);
-      let loss = 0, batchCorrect = 0;
-      for (let s = 0; s < sizes.length; s++) {
-        loss += (sizes[s] / B) * results[s].loss;
-        batchCorrect += results[s].correct;
-      }
-      optimizer.step();
-      if (after0 !== undefined) scatterBuffers(this.net, after0);
-      this.#steps++;
-      const bad = firstNonFinite(this.#params);
-      if (bad !== null) {
-        throw new Error(
-          `DataParallel.trainEpoch: after step ${batch} of ${batches} (lr ${optimizer.lr}) ` +
-            `parameter "${bad.name}" holds ${bad.value} at index ${bad.index}: training ` +
-            `diverged; try a smaller learning rate`,
-        );
-      }
-      correct += batchCorrect;
-      samples += B;
-      lossSum += loss * B;
-      slot = 1 - slot;
-      onBatch?.({
-        batch,
-        batches,
-        samples,
-        loss,
-        meanLoss: lossSum / samples,
-        accuracy: correct / samples,
-        lr: optimizer.lr,
-      });
+    ));
+    try {
+      whileWaiting();
+    } catch (e) {
+      await answers.catch(() => {}); // let the workers finish this step before reporting
+      throw e;
     }
-    return { loss: lossSum / samples, accuracy: correct / samples, samples };
+    const replies = await answers;
+    // shard order: worker w answered for shards w, w + W, ...
+    const results: ShardResult[] = new Array(sizes.length);
+    const grads: FloatArray[] = new Array(sizes.length);
+    let after0: FlatBuffers | undefined;
+    let r = 0;
+    for (let w = 0; w < W; w++) {
+      if (shardLists[w].length === 0) continue;
+      const m = replies[r++];
+      if (m.kind !== "step") throw new Error(`DataParallel: unexpected answer ${m.kind}`);
+      m.results.forEach((res, k) => {
+        results[res.shard] = res;
+        grads[res.shard] = m.grads?.[k] ?? this.#sharedGrads[res.shard];
+      });
+      if (m.buffers !== undefined) after0 = m.buffers;
+    }
+    this.#reduce(grads, sizes, B);
+    let loss = 0, correct = 0;
+    for (let s = 0; s < sizes.length; s++) {
+      loss += (sizes[s] / B) * results[s].loss;
+      correct += results[s].correct;
+    }
+    optimizer.step();
+    if (after0 !== undefined) scatterBuffers(this.net, after0);
+    this.#steps++;
+    const bad = firstNonFinite(this.#params);
+    if (bad !== null) {
+      throw new Error(
+        `DataParallel: after ${where} (lr ${optimizer.lr}) parameter "${bad.name}" holds ` +
+          `${bad.value} at index ${bad.index}: training diverged; try a smaller learning rate`,
+      );
+    }
+    return { loss, correct };
   }
 
   #copyInput(b: { x: { data: Float32Array }; labels: Uint8Array }, slot: number): void {

@@ -10,7 +10,7 @@ import { evaluate, trainEpoch } from "./loop.ts";
 import { buildNetwork, type LayerSpec } from "../network/models.ts";
 import { Adam } from "../optim/adam.ts";
 import { mulberry32 } from "../random.ts";
-import { shuffledOrder } from "../data/batches.ts";
+import { makeBatch, shuffledOrder } from "../data/batches.ts";
 import type { LabelledImages } from "../data/idx.ts";
 import type { Sequential } from "../network/sequential.ts";
 import { shardBounds } from "./_parallel_shard.ts";
@@ -250,4 +250,34 @@ Deno.test("DataParallel.create refuses bad options before starting anything", as
     RangeError,
     "spec describes",
   );
+});
+
+Deno.test("DataParallel.step: a batch of one's own, the same bits for 1 and 3 workers", async () => {
+  const set = dataset();
+  const run = async (workers: number) => {
+    const dp = await DataParallel.create(SPEC, { workers, shards: 3, seed: 3 });
+    try {
+      const optimizer = new Adam(dp.net.params(), { lr: 0.01 });
+      const losses = [];
+      for (let start = 0; start + 10 <= set.count; start += 10) {
+        const indices = Array.from({ length: 10 }, (_, i) => start + i);
+        const { x, labels } = makeBatch(set, indices, { norm: NORM });
+        const r = await dp.step(x, labels, optimizer);
+        assert(r.correct >= 0 && r.correct <= 10);
+        losses.push(r.loss);
+      }
+      await assertRejects(
+        () => dp.step({ shape: [2, 36], data: new Float32Array(72) }, new Uint8Array(2), optimizer),
+        RangeError,
+        "[B, C, H, W]",
+      );
+      return { state: state(dp.net), losses };
+    } finally {
+      await dp.close();
+    }
+  };
+  const one = await run(1), three = await run(3);
+  assertEquals(three, one);
+  assertEquals(one.losses.length, 4);
+  assert(one.losses.every(Number.isFinite));
 });
