@@ -108,6 +108,29 @@ export function scatterParams(params: readonly Param[], flat: FloatArray): void 
   }
 }
 
+/**
+ * g = Σ_s (n_s/B)·g_s, left to right in shard order, into the parameters' gradients: the
+ * gradient of the batch's mean loss from the shards' (docs/training.md, "The sharded gradient").
+ */
+export function reduceShards(
+  params: readonly Param[],
+  grads: readonly FloatArray[],
+  sizes: readonly number[],
+  B: number,
+): void {
+  let o = 0;
+  for (const p of params) {
+    const g = p.grad.data, n = g.length;
+    const w0 = sizes[0] / B, g0 = grads[0];
+    for (let i = 0; i < n; i++) g[i] = w0 * g0[o + i];
+    for (let s = 1; s < sizes.length; s++) {
+      const w = sizes[s] / B, gs = grads[s];
+      for (let i = 0; i < n; i++) g[i] = g[i] + w * gs[o + i];
+    }
+    o += n;
+  }
+}
+
 /** A network's buffers as two flat arrays (float buffers in float64: float32 converts exactly). */
 export interface FlatBuffers {
   /** The float buffers, concatenated. */

@@ -65,6 +65,7 @@ import {
   floatsOf,
   gatherBuffers,
   gatherParams,
+  reduceShards,
   scatterBuffers,
   shardBounds,
   type ShardResult,
@@ -580,7 +581,7 @@ export class DataParallel {
       });
       if (m.buffers !== undefined) after0 = m.buffers;
     }
-    this.#reduce(grads, sizes, B);
+    reduceShards(this.#params, grads, sizes, B);
     let loss = 0, correct = 0;
     for (let s = 0; s < sizes.length; s++) {
       loss += (sizes[s] / B) * results[s].loss;
@@ -602,21 +603,6 @@ export class DataParallel {
   #copyInput(b: { x: { data: Float32Array }; labels: Uint8Array }, slot: number): void {
     this.#inputs[slot].x.set(b.x.data);
     this.#inputs[slot].labels.set(b.labels);
-  }
-
-  /** g = Σ_s (n_s/B)·g_s, left to right in shard order, into the parameters' gradients. */
-  #reduce(grads: readonly FloatArray[], sizes: readonly number[], B: number): void {
-    let o = 0;
-    for (const p of this.#params) {
-      const g = p.grad.data, n = g.length;
-      const w0 = sizes[0] / B, g0 = grads[0];
-      for (let i = 0; i < n; i++) g[i] = w0 * g0[o + i];
-      for (let s = 1; s < sizes.length; s++) {
-        const w = sizes[s] / B, gs = grads[s];
-        for (let i = 0; i < n; i++) g[i] = g[i] + w * gs[o + i];
-      }
-      o += n;
-    }
   }
 
   /**
