@@ -49,6 +49,20 @@ interface NodeWorkerThreads {
   } | null;
 }
 
+/**
+ * A browser starts a Worker only from its page's origin: a library loaded from a CDN starts its
+ * worker module through a same-origin `blob:` module that imports it (the CDN must allow CORS, as
+ * jsDelivr and unpkg do). Elsewhere (Deno, the same origin, file: URLs) the URL itself.
+ */
+function workerScript(url: URL): URL | string {
+  const here = (globalThis as { location?: { origin?: string } }).location?.origin;
+  if (here === undefined || here === "null" || url.protocol === "file:" || url.origin === here) {
+    return url;
+  }
+  const source = `import ${JSON.stringify(url.href)};\n`;
+  return URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+}
+
 /** Whether this runtime has Web Workers (Deno, browsers, Bun) rather than only Node's threads. */
 function hasWebWorkers(): boolean {
   return typeof (globalThis as { Worker?: unknown }).Worker === "function";
@@ -65,7 +79,8 @@ function hasWebWorkers(): boolean {
  */
 export async function spawnThread(url: URL, events: ThreadEvents): Promise<ThreadHandle> {
   if (hasWebWorkers()) {
-    const w = new Worker(url, { type: "module" });
+    const script = workerScript(url);
+    const w = new Worker(script, { type: "module" });
     let stopped = false;
     w.onmessage = (e: MessageEvent) => events.message(e.data);
     w.onerror = (e: ErrorEvent) => {
@@ -78,6 +93,7 @@ export async function spawnThread(url: URL, events: ThreadEvents): Promise<Threa
       post: (message, transfer = []) => w.postMessage(message, transfer),
       terminate: () => {
         if (!stopped) w.terminate();
+        if (!stopped && typeof script === "string") URL.revokeObjectURL(script);
         stopped = true;
         return Promise.resolve();
       },

@@ -288,6 +288,8 @@ await main("test:browser", async () => {
       return new Response(Deno.readFileSync(join(NPM_DIR, file)), {
         headers: {
           "content-type": MIME[extname(file)] ?? "application/octet-stream",
+          // as a CDN serves it: the cross-origin run below imports the bundle from localhost
+          "access-control-allow-origin": "*",
           ...isolation,
         },
       });
@@ -296,6 +298,9 @@ await main("test:browser", async () => {
     }
   });
   const origin = `http://127.0.0.1:${server.addr.port}`;
+  // the same server under another name: another origin, as a CDN is to a page
+  const cdn = `http://localhost:${server.addr.port}`;
+  pages.set("/cdn.html", testPage(cdn));
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -307,7 +312,8 @@ await main("test:browser", async () => {
     const context = await browser.newContext({ serviceWorkers: "block" });
     const outside: string[] = [];
     await context.route("**/*", (route) => {
-      if (route.request().url().startsWith(`${origin}/`)) return route.continue();
+      const url = route.request().url();
+      if (url.startsWith(`${origin}/`) || url.startsWith(`${cdn}/`)) return route.continue();
       outside.push(route.request().url());
       return route.abort("blockedbyclient");
     });
@@ -371,15 +377,20 @@ await main("test:browser", async () => {
     step("DataParallel in Chromium: two module Workers, without and with cross-origin isolation");
     const inDenoParallel = await computeParallel(convprop);
     const runs: [string, ParallelResult][] = [];
-    for (const prefix of ["", ISOLATED]) {
-      await page.goto(`${origin}${prefix}/index.html`);
+    for (const path of ["/index.html", `${ISOLATED}/index.html`, "/cdn.html"]) {
+      await page.goto(`${origin}${path}`);
       await page.waitForFunction('document.title === "ready"');
       runs.push([
-        prefix === "" ? "plain page" : "isolated page",
+        path === "/index.html"
+          ? "plain page"
+          : path === "/cdn.html"
+          ? "plain page, library from another origin (a CDN)"
+          : "isolated page",
         await page.evaluate(`(${computeParallel.toString()})(window.convprop)`) as ParallelResult,
       ]);
     }
-    const [[, plain], [, isolatedRun]] = runs;
+    const [[, plain], [, isolatedRun], [, fromCdn]] = runs;
+    if (fromCdn.memory !== "transfer") fail(`CDN page: memory ${fromCdn.memory}`);
     if (plain.isolated !== false || plain.memory !== "transfer") {
       fail(`plain page: crossOriginIsolated ${plain.isolated}, memory ${plain.memory}`);
     }
@@ -414,6 +425,10 @@ await main("test:browser", async () => {
       logs.length = 0;
       await page.goto(`${origin}/readme-${i}.html`, { waitUntil: "networkidle" });
       await page.waitForFunction('document.readyState === "complete"');
+      // a snippet that trains logs when it is done: give it up to 30 s
+      for (let t = 0; t < 300 && logs.length === 0 && errors.length === 0; t++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       if (errors.length > 0) break;
       if (logs.length === 0) fail(`README.md line ${p.line}: the snippet logged nothing`);
       console.log(`README.md line ${p.line}: ran, logged:\n  ${logs.join("\n  ")}`);
