@@ -50,7 +50,7 @@
 import type { FloatArray, Tensor } from "../tensor.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import type { LabelledImages } from "../data/idx.ts";
-import { miniBatches, type Normalization } from "../data/batches.ts";
+import { type Batch, miniBatches, type Normalization } from "../data/batches.ts";
 import type { Param } from "../layers/layer.ts";
 import type { Sequential } from "../network/sequential.ts";
 import { buildNetwork, type LayerSpec } from "../network/models.ts";
@@ -478,8 +478,8 @@ export class DataParallel {
    * shard gradients, summed in shard order, then `optimizer.step()` on the main thread, exactly
    * as each step of {@link DataParallel.trainEpoch}.
    *
-   * @param x The images [B, C, H, W] (Float32Array, as `makeBatch` gives them).
-   * @param labels B class indices.
+   * @param batch The images x [B, C, H, W] (Float32Array) and their B labels, as `makeBatch`
+   *   gives them.
    * @param optimizer Updates `this.net`'s parameters.
    * @returns The batch's mean loss and how many images were classified correctly (before the
    *   step).
@@ -488,14 +488,11 @@ export class DataParallel {
    * @throws {DataParallelError} If a worker fails; as {@link DataParallel.trainEpoch}.
    * @throws {Error} If a parameter is not finite after the step, or the trainer is closed or busy.
    */
-  async step(
-    x: Tensor<Float32Array>,
-    labels: Uint8Array,
-    optimizer: Optimizer,
-  ): Promise<{ loss: number; correct: number }> {
+  async step(batch: Batch, optimizer: Optimizer): Promise<{ loss: number; correct: number }> {
     const fn = "DataParallel.step";
     this.#enter(fn);
     try {
+      const { x, labels } = batch ?? {};
       if (!(x?.data instanceof Float32Array) || x.shape?.length !== 4) {
         throw new RangeError(`${fn}: x must be a float32 batch [B, C, H, W]`);
       }

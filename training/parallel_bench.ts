@@ -51,7 +51,7 @@ for (const workers of [1, 2]) {
     group: "step",
     baseline: workers === 1,
   }, async () => {
-    await dp.step(b16.x, b16.labels, opt);
+    await dp.step(b16, opt);
   });
 }
 // messages and bookkeeping alone: a network with 2×4 + 2 parameters and 4 pixels per image
@@ -63,6 +63,6 @@ for (const workers of [1, 2]) {
   Deno.bench(`DataParallel.step of a 10-parameter net, ${workers} worker(s): messages`, {
     group: "messages",
   }, async () => {
-    await dp.step(tx, b16.labels.map((l) => l % 2), opt);
+    await dp.step({ x: tx, labels: b16.labels.map((l) => l % 2) }, opt);
   });
 }

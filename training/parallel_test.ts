@@ -262,12 +262,16 @@ Deno.test("DataParallel.step: a batch of one's own, the same bits for 1 and 3 wo
       for (let start = 0; start + 10 <= set.count; start += 10) {
         const indices = Array.from({ length: 10 }, (_, i) => start + i);
         const { x, labels } = makeBatch(set, indices, { norm: NORM });
-        const r = await dp.step(x, labels, optimizer);
+        const r = await dp.step({ x, labels }, optimizer);
         assert(r.correct >= 0 && r.correct <= 10);
         losses.push(r.loss);
       }
       await assertRejects(
-        () => dp.step({ shape: [2, 36], data: new Float32Array(72) }, new Uint8Array(2), optimizer),
+        () =>
+          dp.step(
+            { x: { shape: [2, 36], data: new Float32Array(72) }, labels: new Uint8Array(2) },
+            optimizer,
+          ),
         RangeError,
         "[B, C, H, W]",
       );

@@ -48,7 +48,7 @@ export async function timeParallelStep(
     const optimizer = new SGD(dp.net.params(), { lr: 0.01 });
     const t0 = performance.now();
     for (let i = 0; i < 3 || performance.now() - t0 < opts.warmMs; i++) {
-      await dp.step(x, labels, optimizer);
+      await dp.step({ x, labels }, optimizer);
     }
     const samples: number[] = [];
     const t1 = performance.now();
@@ -57,7 +57,7 @@ export async function timeParallelStep(
       (samples.length < opts.minReps || performance.now() - t1 < opts.budgetMs)
     ) {
       const s = performance.now();
-      await dp.step(x, labels, optimizer);
+      await dp.step({ x, labels }, optimizer);
       samples.push(performance.now() - s);
     }
     return { median: median(samples), samples, memory: dp.memory };
