@@ -44,8 +44,12 @@ Deno.bench("main: copy the parameters out (55,098)", { group: "parts" }, () => {
   gatherParams(params, flat, "value");
 });
 
+const trainers: DataParallel[] = [];
+// the benches run after this module's top level: stop the workers when the process unloads
+globalThis.addEventListener("unload", () => trainers.forEach((dp) => void dp.close()));
 for (const workers of [1, 2]) {
   const dp = await DataParallel.create(SMALL_NET, { workers, shards: 2, seed: 1 });
+  trainers.push(dp);
   const opt = new Adam(dp.net.params(), { lr: 1e-9 });
   Deno.bench(`DataParallel.step, ${workers} worker(s), batch 16 in 2 shards`, {
     group: "step",
@@ -59,6 +63,7 @@ const tiny = [{ type: "flatten" as const }, { type: "fc" as const, inFeatures: 4
 const tx = { shape: [16, 1, 2, 2], data: new Float32Array(64) };
 for (const workers of [1, 2]) {
   const dp = await DataParallel.create(tiny, { workers, shards: 2 });
+  trainers.push(dp);
   const opt = new Adam(dp.net.params(), { lr: 1e-9 });
   Deno.bench(`DataParallel.step of a 10-parameter net, ${workers} worker(s): messages`, {
     group: "messages",
