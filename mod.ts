@@ -171,3 +171,5 @@ export type { BatchProgress, EpochStats, Evaluation, TrainEpochOptions } from ".
 export { evaluate, trainEpoch } from "./training/loop.ts";
 export type { AccuracyPoint, LearningCurve, LossPoint } from "./plot/svg.ts";
 export { filterGridSvg, learningCurveSvg } from "./plot/svg.ts";
+export type { DataParallelOptions } from "./training/parallel.ts";
+export { DataParallel, DataParallelError } from "./training/parallel.ts";

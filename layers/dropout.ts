@@ -70,6 +70,21 @@ export class Dropout implements Layer {
   }
 
   /**
+   * Replaces the source of the masks. The data-parallel trainer (training/parallel.ts) gives
+   * each shard of each step its own seeded source, so a mask depends on the shard, never on the
+   * worker that computes it.
+   *
+   * @param rng The new source.
+   * @throws {TypeError} If `rng` is not a function.
+   */
+  setRng(rng: Rng): void {
+    if (typeof rng !== "function") {
+      throw new TypeError(`Dropout.setRng: rng must be a function returning [0, 1), got ${rng}`);
+    }
+    this.#rng = rng;
+  }
+
+  /**
    * Applies dropout (training) or nothing (evaluation).
    *
    * @param x Any tensor.

@@ -214,14 +214,14 @@ Deno.test("13. CLI: evaluate reads the checkpoint and the test set, nothing else
   try {
     const path = `${dir}/tiny.safetensors`;
     await Deno.writeFile(path, encodeCheckpoint(tiny(), { spec: TINY, norm: NORM }));
-    // Deno refuses any other read: the training set (which a truncated file would break) is
-    // not opened
-    const allowed = [
-      path,
-      `${MNIST_DIR}t10k-images-idx3-ubyte`,
-      `${MNIST_DIR}t10k-labels-idx1-ubyte`,
-    ];
-    const r = await script("evaluate", ["--load", path, "--json"], [`--allow-read=${allowed}`]);
+    // Deno refuses to read the training set (which a truncated file would break): it is not
+    // opened. (Reads in general are allowed: the evaluation's workers load the library's modules
+    // from disk, and Deno checks a worker's imports against --allow-read.)
+    const denied = [`${MNIST_DIR}train-images-idx3-ubyte`, `${MNIST_DIR}train-labels-idx1-ubyte`];
+    const r = await script("evaluate", ["--load", path, "--json"], [
+      "--allow-read",
+      `--deny-read=${denied}`,
+    ]);
     assertEquals(r.code, 0, r.err);
     const summary = JSON.parse(r.out);
     assertEquals(summary.testImages, 10000);
@@ -293,4 +293,77 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+// --- data-parallel workers (issue 13) ---------------------------------------------------------
+
+Deno.test("CLI: train --workers 1 and --workers 2 write the same checkpoint, bit for bit", async () => {
+  const dir = await tempDir();
+  try {
+    const runs = [];
+    for (const workers of ["1", "2"]) {
+      const save = `${dir}/w${workers}.safetensors`;
+      const r = await script("train", [
+        "--limit",
+        "96",
+        "--workers",
+        workers,
+        "--shards",
+        "2",
+        "--json",
+        "--save",
+        save,
+      ]);
+      assertEquals(r.code, 0, r.err);
+      const summary = JSON.parse(r.out);
+      assertEquals([summary.workers, summary.shards], [Number(workers), 2]);
+      assert(["shared", "transfer"].includes(summary.memory));
+      assertMatch(r.err, new RegExp(`${workers} workers? \\(${summary.memory} memory\\)`));
+      runs.push({ bytes: await Deno.readFile(save), summary });
+    }
+    assertEquals(runs[1].bytes, runs[0].bytes);
+    assertEquals(runs[1].summary.testLoss, runs[0].summary.testLoss);
+    const r = await script("train", ["--workers", "3", "--shards", "2"]);
+    assertEquals(r.code, 2);
+    assertMatch(r.err, /--workers must be an integer from 1 to 2, got "3"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CLI: Ctrl-C stops train with exit 130, every worker stopped, nothing written", async () => {
+  const dir = await tempDir();
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-q",
+        "--allow-read",
+        "--allow-write",
+        `${ROOT}scripts/train.ts`,
+        "--save",
+        `${dir}/run.safetensors`,
+      ],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // wait for the first line (the workers are started before it is printed), then interrupt
+    const reader = child.stdout.getReader();
+    const first = await reader.read();
+    assert(new TextDecoder().decode(first.value).includes("convprop: training"));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    child.kill("SIGINT");
+    reader.releaseLock();
+    const [status, err] = await Promise.all([
+      child.status,
+      new Response(child.stderr).text(),
+      child.stdout.cancel(),
+    ]);
+    assertEquals(status.code, 130, err);
+    assertMatch(err, /train: interrupted after \d+ steps; every worker stopped, nothing written/);
+    assertEquals([...Deno.readDirSync(dir)].length, 0, "nothing written");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

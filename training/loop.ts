@@ -79,8 +79,14 @@ export interface Evaluation {
   readonly confusion: Uint32Array;
 }
 
-/** The first parameter entry that is NaN or ±Infinity, or null. */
-function firstNonFinite(
+/**
+ * The first parameter entry that is NaN or ±Infinity, or null (shared with the data-parallel
+ * trainer, training/parallel.ts, which checks the same after each step).
+ *
+ * @param params The parameters.
+ * @returns Where the first bad entry is, or null.
+ */
+export function firstNonFinite(
   params: readonly Param[],
 ): { name: string; index: number; value: number } | null {
   for (const p of params) {
@@ -93,8 +99,14 @@ function firstNonFinite(
   return null;
 }
 
-/** The argmax of each row of logits [N, K]; ties go to the lower class. */
-function argmaxRows(logits: Tensor, out: Uint8Array | Int32Array): void {
+/**
+ * The argmax of each row of logits [N, K]; ties go to the lower class (shared with the
+ * data-parallel worker, training/_parallel_shard.ts).
+ *
+ * @param logits [N, K].
+ * @param out N entries, overwritten.
+ */
+export function argmaxRows(logits: Tensor, out: Uint8Array | Int32Array): void {
   const [N, K] = logits.shape;
   const z = logits.data;
   for (let n = 0; n < N; n++) {

@@ -20,6 +20,7 @@ import {
   type Runner,
 } from "./compare_impls.ts";
 import { LENET_PARAMS, makeWorkload, SPECS, subBatch, type Workload } from "./compare_workloads.ts";
+import { timeParallelStep } from "./compare_cores.ts";
 
 const USAGE = `deno task compare [options]
   --only W1,W2      workloads to run (default all: ${Object.keys(SPECS).join(",")})
@@ -36,6 +37,8 @@ const USAGE = `deno task compare [options]
   --no-ref          skip the Python reference (numpy, PyTorch)
   --python PATH     interpreter for compare_ref.py (default /usr/bin/python3)
   --seed N          input seed (default 1)
+  --workers N       W6 on N cores: convprop's DataParallel with N workers (N shards) next to
+                    PyTorch with torch.set_num_threads(N) (default 2; 1 skips it)
   --write PATH      write the Markdown page (docs/performance.md)
   --json PATH       write all samples as JSON
   --help`;
@@ -52,6 +55,7 @@ interface Options {
   ref: boolean;
   python: string;
   seed: number;
+  workers: number;
   write?: string;
   json?: string;
 }
@@ -67,6 +71,7 @@ const FLAGS = [
   "--no-ref",
   "--python",
   "--seed",
+  "--workers",
   "--write",
   "--json",
   "--help",
@@ -119,6 +124,7 @@ function parseOptions(argv: string[]): Options {
     ref: !flags.has("--no-ref"),
     python: flags.get("--python") ?? "/usr/bin/python3",
     seed: Math.round(num("--seed", 1)),
+    workers: Math.round(num("--workers", 2)),
     write: flags.get("--write"),
     json: flags.get("--json"),
   };
@@ -348,6 +354,7 @@ async function runReference(
   opts: Options,
   dir: string,
   workloads: Workload[],
+  cores: { threads: number; torchOnly: boolean } = { threads: 1, torchOnly: false },
 ): Promise<RefResult | string> {
   try {
     await Deno.stat(opts.python);
@@ -359,7 +366,8 @@ async function runReference(
   // numpy: the subprocess runs without them, and with one BLAS/OpenMP thread like every column.
   const env = Deno.env.toObject();
   const removed = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"].filter((k) => k in env);
-  const threads = { OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" };
+  const n = String(cores.threads);
+  const threads = { OPENBLAS_NUM_THREADS: n, OMP_NUM_THREADS: n, MKL_NUM_THREADS: n };
   const envNote =
     (removed.length > 0
       ? `${removed.map((k) => `${k}=${env[k]}`).join(", ")} removed from its environment; `
@@ -373,6 +381,7 @@ async function runReference(
     ...["--min-reps", String(opts.minReps), "--max-reps", String(opts.maxReps)],
     ...["--budget", String(opts.budgetMs / 1000), "--warm", String(opts.warmMs / 1000)],
     ...["--min-sample", String(opts.minSampleMs / 1000)],
+    ...["--threads", n, ...(cores.torchOnly ? ["--torch-only"] : [])],
   ];
   const out = await new Deno.Command(opts.python, {
     args,
@@ -750,6 +759,9 @@ async function main(): Promise<void> {
     }
   }
 
+  const cores = ids.includes("W6") && opts.workers > 1
+    ? await coresSection(opts, workloads[ids.indexOf("W6")], results)
+    : "";
   const columns = ["convprop", ...JS_PEERS, ...REF_PEERS];
   const md = table(results, ids, columns);
   const blas = refEnv?.blas_kind as string | undefined;
@@ -759,6 +771,7 @@ async function main(): Promise<void> {
   console.log("\n" + targets(results, ids, blas).join("\n"));
   const bound = numpyBound(results, ids);
   if (bound.length > 0) console.log("\n" + bound.join("\n"));
+  if (cores !== "") console.log("\n" + cores);
 
   if (opts.json !== undefined) {
     const dump = Object.fromEntries(
@@ -775,6 +788,7 @@ async function main(): Promise<void> {
       results,
       refEnv,
       refNote,
+      cores,
       impls: impls.map((i) =>
         initErr.has(i.name) ? `${i.name}: ${initErr.get(i.name)}` : i.describe()
       ),
@@ -801,7 +815,54 @@ interface PageInput {
   results: Results;
   refEnv?: Record<string, unknown>;
   refNote: string;
+  /** The W6-on-several-cores section (Markdown), or "". */
+  cores: string;
   impls: string[];
+}
+
+/**
+ * W6 on `opts.workers` cores: convprop's DataParallel step next to PyTorch with as many threads,
+ * with the one-thread medians of the main table beside them; a Markdown section.
+ */
+async function coresSection(opts: Options, w6: Workload, results: Results): Promise<string> {
+  const n = opts.workers;
+  progress(`\nW6 on ${n} cores: convprop DataParallel (${n} workers), torch (${n} threads) …`);
+  const convprop = await timeParallelStep(w6, n, opts);
+  progress(`  convprop ${n} workers (${convprop.memory} memory) ${fmtMs(convprop.median)} ms`);
+  let torchN: number | undefined, torchNote = "";
+  if (opts.ref) {
+    const dir = await Deno.makeTempDir({ prefix: "convprop-compare-cores-" });
+    try {
+      const ref = await runReference(opts, dir, [w6], { threads: n, torchOnly: true });
+      const samples = typeof ref === "string" ? undefined : ref.results.W6?.fwdbwd?.torch?.samples;
+      if (samples !== undefined) torchN = median(samples);
+      else torchNote = typeof ref === "string" ? ref : "torch unavailable";
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  } else torchNote = "skipped (--no-ref)";
+  const one = results.get("W6/fwdbwd");
+  const c1 = one?.get("convprop")?.median, t1 = one?.get("torch")?.median;
+  const f = (x: number | undefined) => (x === undefined ? "n/a" : fmtMs(x));
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? "n/a" : (a / b).toFixed(2);
+  return [
+    `## W6 on ${n} cores`,
+    "",
+    `The LeNet training step of W6 (batch 64, the same inputs and weights) with ${n} threads: ` +
+    `convprop's data-parallel trainer (\`DataParallel\`, ${n} workers, ${n} shards of ` +
+    `${64 / n} images, ${convprop.memory} memory; training/parallel.ts) and PyTorch with ` +
+    `torch.set_num_threads(${n}); the one-thread medians are those of the table above. ` +
+    `Median milliseconds per step (${convprop.samples.length} convprop reps).`,
+    "",
+    `| Workload | convprop 1 thread | convprop ${n} workers | torch 1 thread † | torch ${n} threads † | ` +
+    `convprop ${n} ÷ 1 | ÷ torch ${n} threads |`,
+    "| -------- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| W6 fwd+bwd | ${f(c1)} | ${f(convprop.median)} | ${f(t1)} | ${f(torchN)} | ` +
+    `${ratio(convprop.median, c1)} | ${ratio(convprop.median, torchN)} |`,
+    ...(torchNote === "" ? [] : ["", `- torch ${n} threads: ${torchNote}`]),
+    "",
+  ].join("\n");
 }
 
 async function renderPage(p: PageInput): Promise<string> {
@@ -867,6 +928,7 @@ ${notes(p.results).join("\n")}
 ${targets(p.results, p.ids, ref?.blas_kind as string | undefined).join("\n")}
 
 ${numpyBound(p.results, p.ids).join("\n")}
+${p.cores}
 ## Correctness check
 
 Before timing, every implementation computes each workload from the same inputs and weights,

@@ -439,7 +439,11 @@ def main():
     ap.add_argument("--budget", type=float, default=6.0, help="seconds per cell")
     ap.add_argument("--warm", type=float, default=0.6, help="warm-up seconds")
     ap.add_argument("--min-sample", type=float, default=0.01, help="shortest rep, seconds")
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
+    ap.add_argument("--torch-only", action="store_true", help="time torch only, not numpy")
     opt = ap.parse_args()
+    if torch is not None:
+        torch.set_num_threads(opt.threads)
 
     unavailable = {}
     if np is None:
@@ -466,7 +470,7 @@ def main():
                 labels = np.fromfile(path, dtype=np.int32)
             else:
                 a[name] = np.fromfile(path, dtype=np.float32).reshape(spec["shape"])
-        runners = {"numpy": numpy_runner(w, a, labels)}
+        runners = {} if opt.torch_only else {"numpy": numpy_runner(w, a, labels)}
         if torch is not None:
             runners["torch"] = torch_runner(w, a, labels)
         log(f"\n{wid} {w['title']}")

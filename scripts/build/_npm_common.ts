@@ -13,6 +13,14 @@ export const NPM_DIR: string = join(ROOT, "npm");
 export const BROWSER_BUNDLE = "browser/convprop.min.js";
 
 /**
+ * Worker modules: started by the library with `new URL("./<name>.js", import.meta.url)`, never
+ * imported, so no entry point's module graph reaches them. The npm build ships each (and what it
+ * imports) in esm/ and script/ at its source path, and bundles it next to the browser bundle as
+ * browser/<name>.js, where the bundle's `import.meta.url` finds it.
+ */
+export const WORKER_MODULES: readonly string[] = ["training/parallel_worker.ts"];
+
+/**
  * What npm needs and deno.json has no field for. Version, description and license come from
  * deno.json, so a release bumps one file.
  */

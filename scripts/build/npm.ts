@@ -39,6 +39,7 @@ import {
   ROOT,
   step,
   walkFiles,
+  WORKER_MODULES,
 } from "./_npm_common.ts";
 
 const SRC = join(NPM_DIR, "src");
@@ -126,6 +127,9 @@ async function emitJavaScript(modules: string[], format: "esm" | "cjs"): Promise
     sourcemap: "linked",
     sourcesContent: false, // the maps point at ../src, which the package ships
     charset: "utf8",
+    // CommonJS has no import.meta: a module that locates a file next to itself (the worker
+    // module, training/parallel.ts) sees import.meta.url undefined and uses __filename instead
+    define: format === "cjs" ? { "import.meta.url": "undefined" } : {},
     logLevel: "silent",
   });
   if (result.warnings.length > 0) {
@@ -327,9 +331,16 @@ function packageJson(config: DenoConfig): Record<string, unknown> {
 async function browserBundle(config: DenoConfig): Promise<{ raw: number; gzip: number }> {
   const main = entryPoints(config)[0].source;
   const outfile = join(NPM_DIR, BROWSER_BUNDLE);
+  // the bundle, and each worker module bundled on its own next to it (browser/<name>.js)
   const result = await esbuild.build({
-    entryPoints: [join(SRC, main)],
-    outfile,
+    entryPoints: [
+      { in: join(SRC, main), out: BROWSER_BUNDLE.replace(/\.js$/, "") },
+      ...WORKER_MODULES.map((w) => ({
+        in: join(SRC, w),
+        out: join(dirname(BROWSER_BUNDLE), w.split("/").pop()!.replace(/\.ts$/, "")),
+      })),
+    ],
+    outdir: NPM_DIR,
     bundle: true,
     format: "esm",
     platform: "browser",
@@ -365,7 +376,7 @@ await main("build:npm", async () => {
   const config = readDenoConfig();
   const entries = entryPoints(config);
   step(`module graph of ${entries.map((e) => `${e.subpath} -> ${e.source}`).join(", ")}`);
-  const modules = await moduleGraph(entries.map((e) => e.source));
+  const modules = await moduleGraph([...entries.map((e) => e.source), ...WORKER_MODULES]);
   console.log(`${modules.length} modules: ${modules.join(" ")}`);
 
   step(`copy sources to npm/src (npm/ is deleted first)`);

@@ -115,6 +115,78 @@ function compute(cp: typeof convprop, input: Input): Record<string, number[]> {
   return out;
 }
 
+/** The data-parallel trainer's result, as compared between the page and Deno. */
+interface ParallelResult {
+  memory: string;
+  workers: number;
+  isolated: boolean | null;
+  losses: number[];
+  state: string[];
+  testLoss: number;
+  ticks: number;
+}
+
+/**
+ * Data-parallel training through Workers: two workers, four shards, a network with batch norm
+ * and dropout, two epochs of a seeded synthetic set, then the parallel evaluation. As
+ * {@link compute}, it runs in Deno and as source text in the page, using only its argument.
+ * `ticks` counts a timer that fires while training: the page's main thread is not blocked.
+ */
+async function computeParallel(cp: typeof convprop): Promise<ParallelResult> {
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 0);
+  const rng = cp.mulberry32(11);
+  const count = 40;
+  const set = {
+    images: Uint8Array.from({ length: count * 36 }, () => Math.floor(rng() * 256)),
+    labels: Uint8Array.from({ length: count }, () => Math.floor(rng() * 3)),
+    count,
+    height: 6,
+    width: 6,
+  };
+  const spec: convprop.LayerSpec[] = [
+    { type: "conv", inChannels: 1, outChannels: 3, size: 3 },
+    { type: "batchnorm2d", features: 3 },
+    { type: "relu" },
+    { type: "maxpool", size: 2 },
+    { type: "flatten" },
+    { type: "dropout", p: 0.25 },
+    { type: "fc", inFeatures: 12, outFeatures: 3 },
+  ];
+  const dp = await cp.DataParallel.create(spec, { workers: 2, shards: 4, seed: 3 });
+  try {
+    const optimizer = new cp.Adam(dp.net.params(), { lr: 0.01 });
+    const norm = { mean: 0.5, std: 0.29 }, shuffle = cp.mulberry32(5), losses: number[] = [];
+    for (let epoch = 0; epoch < 2; epoch++) {
+      await dp.trainEpoch(set, {
+        batchSize: 8,
+        norm,
+        rng: shuffle,
+        optimizer,
+        onBatch: (p) => losses.push(p.loss),
+      });
+    }
+    const ev = await dp.evaluate(set, { norm, classes: 3 });
+    const state = [
+      ...dp.net.params().map((p) => `${p.name} ${Array.from(p.value.data).join(",")}`),
+      ...dp.net.buffers().map((b) => `${b.name} ${Array.from(b.value.data, String).join(",")}`),
+    ];
+    const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+    return {
+      memory: dp.memory,
+      workers: dp.workers,
+      isolated: isolated ?? null,
+      losses,
+      state,
+      testLoss: ev.loss,
+      ticks,
+    };
+  } finally {
+    clearInterval(timer);
+    await dp.close();
+  }
+}
+
 /** Deterministic inputs: uniform in [-1, 1) from the library's own seeded generator. */
 function makeInput(): Input {
   const rng = convprop.mulberry32(2024);
@@ -137,10 +209,11 @@ function makeInput(): Input {
   };
 }
 
-const TEST_PAGE = `<!doctype html>
+const testPage = (prefix: string) =>
+  `<!doctype html>
 <html><head><meta charset="utf-8"><title>convprop browser check</title></head>
 <body><script type="module">
-import * as convprop from "/${BROWSER_BUNDLE}";
+import * as convprop from "${prefix}/${BROWSER_BUNDLE}";
 window.convprop = convprop;
 document.title = "ready";
 </script></body></html>`;
@@ -188,26 +261,46 @@ await main("test:browser", async () => {
     fail(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   }
 
-  const pages = new Map<string, string>([["/index.html", TEST_PAGE]]);
+  // /isolated/...: the same files with COOP/COEP headers (a cross-origin isolated page, where
+  // SharedArrayBuffer exists); everything else is a plain static server without them
+  const ISOLATED = "/isolated";
+  const pages = new Map<string, string>([
+    ["/index.html", testPage("")],
+    [`${ISOLATED}/index.html`, testPage(ISOLATED)],
+  ]);
   const readme = readmePages();
   readme.forEach((p, i) => pages.set(`/readme-${i}.html`, p.html));
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
-    const path = new URL(req.url).pathname;
+    let path = new URL(req.url).pathname;
+    const isolation: Record<string, string> = {};
+    if (path.startsWith(`${ISOLATED}/`)) {
+      isolation["cross-origin-opener-policy"] = "same-origin";
+      isolation["cross-origin-embedder-policy"] = "require-corp";
+    }
     const page = pages.get(path);
     if (page !== undefined) {
-      return new Response(page, { headers: { "content-type": MIME[".html"] } });
+      return new Response(page, { headers: { "content-type": MIME[".html"], ...isolation } });
     }
+    if (path.startsWith(`${ISOLATED}/`)) path = path.slice(ISOLATED.length);
     const file = normalize(path).replace(/^\/+/, "");
     if (file.startsWith("..")) return new Response("forbidden", { status: 403 });
     try {
       return new Response(Deno.readFileSync(join(NPM_DIR, file)), {
-        headers: { "content-type": MIME[extname(file)] ?? "application/octet-stream" },
+        headers: {
+          "content-type": MIME[extname(file)] ?? "application/octet-stream",
+          // as a CDN serves it: the cross-origin run below imports the bundle from localhost
+          "access-control-allow-origin": "*",
+          ...isolation,
+        },
       });
     } catch {
       return new Response("not found", { status: 404 });
     }
   });
   const origin = `http://127.0.0.1:${server.addr.port}`;
+  // the same server under another name: another origin, as a CDN is to a page
+  const cdn = `http://localhost:${server.addr.port}`;
+  pages.set("/cdn.html", testPage(cdn));
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -219,7 +312,8 @@ await main("test:browser", async () => {
     const context = await browser.newContext({ serviceWorkers: "block" });
     const outside: string[] = [];
     await context.route("**/*", (route) => {
-      if (route.request().url().startsWith(`${origin}/`)) return route.continue();
+      const url = route.request().url();
+      if (url.startsWith(`${origin}/`) || url.startsWith(`${cdn}/`)) return route.continue();
       outside.push(route.request().url());
       return route.abort("blockedbyclient");
     });
@@ -280,6 +374,47 @@ await main("test:browser", async () => {
       `${numbers} numbers in ${Object.keys(inDeno).length} arrays: browser = Deno exactly`,
     );
 
+    step("DataParallel in Chromium: two module Workers, without and with cross-origin isolation");
+    const inDenoParallel = await computeParallel(convprop);
+    const runs: [string, ParallelResult][] = [];
+    for (const path of ["/index.html", `${ISOLATED}/index.html`, "/cdn.html"]) {
+      await page.goto(`${origin}${path}`);
+      await page.waitForFunction('document.title === "ready"');
+      runs.push([
+        path === "/index.html"
+          ? "plain page"
+          : path === "/cdn.html"
+          ? "plain page, library from another origin (a CDN)"
+          : "isolated page",
+        await page.evaluate(`(${computeParallel.toString()})(window.convprop)`) as ParallelResult,
+      ]);
+    }
+    const [[, plain], [, isolatedRun], [, fromCdn]] = runs;
+    if (fromCdn.memory !== "transfer") fail(`CDN page: memory ${fromCdn.memory}`);
+    if (plain.isolated !== false || plain.memory !== "transfer") {
+      fail(`plain page: crossOriginIsolated ${plain.isolated}, memory ${plain.memory}`);
+    }
+    if (isolatedRun.isolated !== true || isolatedRun.memory !== "shared") {
+      fail(
+        `isolated page: crossOriginIsolated ${isolatedRun.isolated}, memory ${isolatedRun.memory}`,
+      );
+    }
+    for (const [name, r] of runs) {
+      if (r.workers !== 2) fail(`${name}: ${r.workers} workers`);
+      if (r.ticks === 0) fail(`${name}: a timer never fired while training: the page was blocked`);
+      for (const key of ["losses", "state", "testLoss"] as const) {
+        if (JSON.stringify(r[key]) !== JSON.stringify(inDenoParallel[key])) {
+          fail(`${name}: ${key} differs from Deno's (${inDenoParallel.memory} memory)`);
+        }
+      }
+      console.log(
+        `${name}: crossOriginIsolated ${r.isolated}, ${r.memory} memory, 2 workers, ` +
+          `${r.losses.length} steps and the evaluation bitwise equal to Deno's; the timer ` +
+          `fired ${r.ticks} times during training`,
+      );
+    }
+    if (errors.length > 0) fail(`the browser reported errors:\n${errors.join("\n")}`);
+
     step("README.md: the browser snippets, with the CDN URL pointed at the local bundle");
     if (readme.length === 0) {
       fail(
@@ -290,6 +425,10 @@ await main("test:browser", async () => {
       logs.length = 0;
       await page.goto(`${origin}/readme-${i}.html`, { waitUntil: "networkidle" });
       await page.waitForFunction('document.readyState === "complete"');
+      // a snippet that trains logs when it is done: give it up to 30 s
+      for (let t = 0; t < 300 && logs.length === 0 && errors.length === 0; t++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       if (errors.length > 0) break;
       if (logs.length === 0) fail(`README.md line ${p.line}: the snippet logged nothing`);
       console.log(`README.md line ${p.line}: ran, logged:\n  ${logs.join("\n  ")}`);

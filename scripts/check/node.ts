@@ -329,7 +329,9 @@ await main("test:node", async () => {
   if (Number(nodeVersion.match(/^v(\d+)/)?.[1]) < 20) fail(`Node ${nodeVersion}: need 20 or later`);
   // Inside node_modules (git-ignored, and skipped by Deno): Node resolves the external packages of
   // the bundles from the project's node_modules, as it would for the package's own tests.
-  const tmp = join(ROOT, "node_modules", ".cache", "convprop-node-tests");
+  // One directory per process: node_modules may be shared by several checkouts (a symlink), and
+  // two runs at once must not delete each other's bundles.
+  const tmp = join(ROOT, "node_modules", ".cache", `convprop-node-tests-${Deno.pid}`);
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
   Deno.mkdirSync(tmp, { recursive: true });
   const outFiles = (name: string) => walkFiles(join(tmp, name)).map((p) => join(tmp, name, p));
