@@ -42,6 +42,12 @@ const SKIP: Record<string, string> = {
   "tests/exercise_test.ts": "grades exercise files written at run time (TypeScript imported by " +
     "Deno) and spawns `deno task exercise`; the library it grades against is tested on Node by " +
     "every other module",
+  "tests/playground_test.ts": "tests the site's build and file writing (Deno's file API, esbuild " +
+    "driven from Deno); the pages themselves run in Chromium in `deno task test:playground`",
+  "playground/_trainer_test.ts":
+    "the playground's worker is started as a Deno module Worker over " +
+    "files it writes with Deno's API; the page runs it in Chromium in `deno task test:playground`, " +
+    "and the library it calls is tested on Node by every other module",
 };
 
 const TEST_FILE = /(^|\/)([^/]*[_.])?test\.(ts|tsx|mts|js|mjs|jsx)$/;
