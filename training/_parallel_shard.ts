@@ -19,7 +19,7 @@ import { SoftmaxCrossEntropy } from "../network/loss.ts";
 import { buildNetwork, type LayerSpec } from "../network/models.ts";
 import { mulberry32 } from "../random.ts";
 import { type BackendName, getBackend, setBackend } from "../backend.ts";
-import { argmaxRows } from "./loop.ts";
+import { argmaxRows, type EvalTally, evaluateBatch } from "./loop.ts";
 
 /** The start and end (exclusive) of shard `s` of a batch of `B` split into `S` shards: the
  * first B mod S shards hold one image more, so only trailing shards can be empty (B < S). */
@@ -294,21 +294,18 @@ export class Replica {
         const end = Math.min(start + batchSize, set.count);
         const indices = Array.from({ length: end - start }, (_, i) => start + i);
         const { x, labels } = makeBatch(set, indices, { norm });
-        const logits = this.net.forward(x);
-        if (logits.shape.length !== 2 || logits.shape[1] !== K) {
-          throw new RangeError(
-            `evaluate: the network outputs [${logits.shape.join(",")}], expected [N, ${K}] logits`,
-          );
-        }
-        const B = labels.length;
-        const predicted = new Uint8Array(B);
-        argmaxRows(logits, predicted);
-        let correct = 0;
-        for (let n = 0; n < B; n++) {
-          confusion[labels[n] * K + predicted[n]]++;
-          if (predicted[n] === labels[n]) correct++;
-        }
-        out.push({ lossTimesSize: this.#ce.forward(logits, labels) * B, correct });
+        // one tally per batch (sharing the confusion counts), so the main thread can add the
+        // batches' losses in batch order, as the one-thread evaluate does
+        const t: EvalTally = {
+          ce: this.#ce,
+          classes: K,
+          lossSum: 0,
+          correct: 0,
+          count: 0,
+          confusion,
+        };
+        evaluateBatch(this.net, { x, labels }, t);
+        out.push({ lossTimesSize: t.lossSum, correct: t.correct });
       }
     } finally {
       this.net.train();

@@ -236,32 +236,84 @@ export function evaluate(
   opts: { norm: Normalization; batchSize?: number; classes?: number },
 ): Evaluation {
   const { norm, batchSize = 500, classes: K = 10 } = opts;
-  const ce = new SoftmaxCrossEntropy();
-  const confusion = new Uint32Array(K * K);
-  let lossSum = 0, correct = 0, count = 0;
+  const tally = newTally(K);
   const was = net.training;
   net.eval();
   try {
-    for (const { x, labels } of miniBatches(set, { batchSize, norm })) {
-      const logits = net.forward(x);
-      if (logits.shape.length !== 2 || logits.shape[1] !== K) {
-        throw new RangeError(
-          `evaluate: the network outputs [${logits.shape.join(",")}], expected [N, ${K}] logits`,
-        );
-      }
-      const B = labels.length;
-      const predicted = new Uint8Array(B);
-      argmaxRows(logits, predicted);
-      lossSum += ce.forward(logits, labels) * B;
-      for (let n = 0; n < B; n++) {
-        confusion[labels[n] * K + predicted[n]]++;
-        if (predicted[n] === labels[n]) correct++;
-      }
-      count += B;
-    }
+    for (const batch of miniBatches(set, { batchSize, norm })) evaluateBatch(net, batch, tally);
   } finally {
     if (was) net.train();
   }
+  return evaluationOf(tally);
+}
+
+/** An evaluation's running sums: the loss summed over images, the correct count, the images, and
+ * the confusion counts [K, K] (row: the true class). */
+export interface EvalTally {
+  ce: SoftmaxCrossEntropy;
+  classes: number;
+  lossSum: number;
+  correct: number;
+  count: number;
+  confusion: Uint32Array;
+}
+
+/**
+ * Empty sums for an evaluation over `classes` classes.
+ *
+ * @param classes K, the number of classes.
+ * @returns A tally with zero sums and a [K, K] confusion matrix of zeros.
+ */
+export function newTally(classes: number): EvalTally {
+  const confusion = new Uint32Array(classes * classes);
+  return { ce: new SoftmaxCrossEntropy(), classes, lossSum: 0, correct: 0, count: 0, confusion };
+}
+
+/**
+ * One batch of an evaluation, added to `tally`: the loss summed over the batch (its mean times B),
+ * the correct count, B, and each image's (true, predicted) cell of the confusion matrix.
+ * {@link evaluate} and the data-parallel evaluation both add their batches with this, in the same
+ * order, so their sums are the same numbers.
+ *
+ * @param net The network, in evaluation mode (the caller switches it).
+ * @param batch The inputs [B, ...] and their B labels.
+ * @param tally The sums, added to in place.
+ * @returns Nothing: `tally` holds the result.
+ * @throws {RangeError} If the network does not output [B, K] logits.
+ */
+export function evaluateBatch(
+  net: Sequential,
+  batch: { x: Tensor; labels: Uint8Array },
+  tally: EvalTally,
+): void {
+  const { x, labels } = batch, { classes: K, confusion } = tally;
+  const logits = net.forward(x);
+  if (logits.shape.length !== 2 || logits.shape[1] !== K) {
+    throw new RangeError(
+      `evaluate: the network outputs [${logits.shape.join(",")}], expected [N, ${K}] logits`,
+    );
+  }
+  const B = labels.length;
+  const predicted = new Uint8Array(B);
+  argmaxRows(logits, predicted);
+  for (let n = 0; n < B; n++) {
+    confusion[labels[n] * K + predicted[n]]++;
+    if (predicted[n] === labels[n]) tally.correct++;
+  }
+  tally.lossSum += tally.ce.forward(logits, labels) * B;
+  tally.count += B;
+}
+
+/**
+ * An evaluation's result from its sums, refusing a non-finite loss (an evaluation of a network
+ * whose outputs overflow means nothing).
+ *
+ * @param tally The sums of every batch.
+ * @returns The mean loss, the accuracy, the errors and the counts.
+ * @throws {Error} If the loss is not finite.
+ */
+export function evaluationOf(tally: EvalTally): Evaluation {
+  const { lossSum, correct, count, classes, confusion } = tally;
   if (!Number.isFinite(lossSum)) {
     throw new Error(
       `evaluate: the loss is ${lossSum / count} over ${count} images: the network's outputs are ` +
@@ -273,7 +325,7 @@ export function evaluate(
     accuracy: correct / count,
     errors: count - correct,
     count,
-    classes: K,
+    classes,
     confusion,
   };
 }

@@ -56,7 +56,7 @@ import type { Sequential } from "../network/sequential.ts";
 import { buildNetwork, type LayerSpec } from "../network/models.ts";
 import { getBackend } from "../backend.ts";
 import type { EpochStats, Evaluation, TrainEpochOptions } from "./loop.ts";
-import { firstNonFinite } from "./loop.ts";
+import { evaluationOf, firstNonFinite, newTally } from "./loop.ts";
 import {
   type EvalBatchResult,
   type FlatBuffers,
@@ -646,31 +646,17 @@ export class DataParallel {
         return { message, transfer: [images.buffer, labels.buffer] as Transferable[] };
       });
       const replies = await this.#exchange(messages);
-      const confusion = new Uint32Array(K * K);
-      let lossSum = 0, correct = 0;
+      const tally = newTally(K);
       for (const m of replies) {
         if (m.kind !== "evaluate") throw new Error(`${fn}: unexpected answer ${m.kind}`);
         for (const b of m.batches as EvalBatchResult[]) {
-          lossSum += b.lossTimesSize;
-          correct += b.correct;
+          tally.lossSum += b.lossTimesSize;
+          tally.correct += b.correct;
         }
-        for (let i = 0; i < confusion.length; i++) confusion[i] += m.confusion[i];
+        for (let i = 0; i < tally.confusion.length; i++) tally.confusion[i] += m.confusion[i];
       }
-      const count = set.count;
-      if (!Number.isFinite(lossSum)) {
-        throw new Error(
-          `evaluate: the loss is ${lossSum / count} over ${count} images: the network's ` +
-            `outputs are not finite numbers (weights that overflow?), so the evaluation means nothing`,
-        );
-      }
-      return {
-        loss: lossSum / count,
-        accuracy: correct / count,
-        errors: count - correct,
-        count,
-        classes: K,
-        confusion,
-      };
+      tally.count = set.count;
+      return evaluationOf(tally);
     } finally {
       this.#busy = false;
     }

@@ -15,7 +15,6 @@
 // or QUIC, and every request that is not to the local server is aborted and fails the run.
 // Chromium: Debian's /usr/bin/chromium (or $CHROMIUM_PATH); .ci/run installs it when missing.
 
-import { chromium } from "playwright-core";
 import { extname, join, normalize } from "node:path";
 import * as convprop from "../../mod.ts";
 import {
@@ -29,21 +28,7 @@ import {
   ROOT,
   step,
 } from "../build/_npm_common.ts";
-
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox", // root in a container: the setuid sandbox is unavailable
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-default-apps",
-  "--disable-extensions",
-  "--disable-dev-shm-usage",
-];
+import { launchChromium } from "./_chromium.ts";
 
 interface Arr {
   shape: number[];
@@ -255,11 +240,6 @@ await main("test:browser", async () => {
     `npm/${BROWSER_BUNDLE}: ${kb(bundle.byteLength)} minified, ` +
       `${kb(await gzipSize(bundle))} gzipped`,
   );
-  try {
-    Deno.statSync(CHROMIUM);
-  } catch {
-    fail(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  }
 
   // /isolated/...: the same files with COOP/COEP headers (a cross-origin isolated page, where
   // SharedArrayBuffer exists); everything else is a plain static server without them
@@ -301,12 +281,7 @@ await main("test:browser", async () => {
   // the same server under another name: another origin, as a CDN is to a page
   const cdn = `http://localhost:${server.addr.port}`;
   pages.set("/cdn.html", testPage(cdn));
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: 60_000,
-  });
+  const browser = await launchChromium();
   try {
     step(`Chromium ${browser.version()} (headless, closed network), page at ${origin}`);
     const context = await browser.newContext({ serviceWorkers: "block" });

@@ -10,29 +10,16 @@
 // The network is closed as in scripts/check/browser.ts: Chromium runs without background
 // networking, and every request that is not to the local server is aborted and fails the run.
 
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import * as esbuild from "esbuild";
 import { join } from "node:path";
 import * as convprop from "../../mod.ts";
 import { buildSite, writeSite } from "../playground/build.ts";
 import { fromDisk, ROOT, serveStatic } from "../playground/_site.ts";
 import { fail, main, step } from "../build/_npm_common.ts";
+import { launchChromium } from "./_chromium.ts";
 import { checkTrain, initTrain } from "./_playground_train.ts";
 
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox", // root in a container: the setuid sandbox is unavailable
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-default-apps",
-  "--disable-extensions",
-  "--disable-dev-shm-usage",
-];
 const SHOTS = join(ROOT, "playground-shots");
 const WIDTHS = [
   { name: "desktop", width: 1280, height: 800 },
@@ -601,17 +588,7 @@ await main("test:playground", async () => {
   const bytes = [...files.values()].reduce((s, b) => s + b.byteLength, 0);
   console.log(`${files.size} files, ${(bytes / 1024).toFixed(1)} kB`);
   const { server, origin } = serveStatic(fromDisk(dir), 0);
-  try {
-    Deno.statSync(CHROMIUM);
-  } catch {
-    fail(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  }
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: 60_000,
-  });
+  const browser = await launchChromium();
   Deno.mkdirSync(SHOTS, { recursive: true });
   try {
     step(`Chromium ${browser.version()} (headless, closed network), site at ${origin}`);
