@@ -119,9 +119,9 @@ Deno.test("Trainer: a worker that fails stops training with its message, and a r
   const bad = `${dir}/bad_worker.js`;
   await Deno.writeTextFile(
     bad,
-    `let n = 0;
+    `import ${JSON.stringify(workerUrl.href)};
+let n = 0;
 self.addEventListener("message", () => { if (++n > 1) throw new Error("injected failure"); });
-await import(${JSON.stringify(workerUrl.href)});
 `,
   );
   try {

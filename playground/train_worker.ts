@@ -108,8 +108,10 @@ async function job(t: Trainer, m: Request): Promise<void> {
     post({ type: "built", info, source: m.type });
     fresh(t);
   } catch (e) {
-    post({ type: "error", where: m.type, message: (e as Error).message });
-    if (t.failure !== null) stopped(t, e); // the workers did not start: nothing trains
+    // the new workers did not start (nothing trains), or the layer list or file is wrong (the
+    // network in training stays)
+    if (t.failure === (e as Error).message) stopped(t, e);
+    else post({ type: "error", where: m.type, message: (e as Error).message });
   }
 }
 
@@ -141,8 +143,7 @@ async function loop(t: Trainer): Promise<never> {
       try {
         post({ type: "eval", result: await t.evaluate() });
       } catch (e) {
-        if (t.failure !== null) stopped(t, e);
-        else post({ type: "error", where: "train", message: (e as Error).message });
+        stopped(t, e); // a worker failed, or the outputs are not finite (training diverged)
       }
       continue;
     }
