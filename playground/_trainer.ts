@@ -478,7 +478,8 @@ export class Trainer {
    * equal to the library's `evaluate` bit for bit), then the first {@link SAMPLES} test images'
    * top-3 here, one small forward pass.
    *
-   * @throws {Error} If the workers failed or are stopped.
+   * @throws {Error} If the workers failed or are stopped, or the loss is not finite: the workers
+   *   are then stopped, as after a failed step.
    */
   async evaluate(): Promise<EvalResult> {
     const dp = this.#dataParallel();
@@ -487,10 +488,10 @@ export class Trainer {
     try {
       ev = await dp.evaluate(this.test, { norm: this.#norm, batchSize: EVAL_BATCH });
     } catch (e) {
-      if (e instanceof DataParallelError) {
-        this.#failure = e.message;
-        await this.close();
-      }
+      // a worker failed, or the outputs are not finite (the weights diverged): either way only
+      // a rebuild trains again
+      this.#failure = (e as Error).message;
+      await this.close();
       throw e;
     }
     const n = Math.min(SAMPLES, this.test.count);

@@ -392,15 +392,15 @@ function showParallel(p: BuildInfo["parallel"]): void {
     return;
   }
   ui.workers.textContent = `${p.workers} worker${p.workers === 1 ? "" : "s"} (${p.memory})`;
+  delete ui.workers.dataset.stopped;
   ui.workers.dataset.workers = String(p.workers);
   ui.workers.dataset.memory = p.memory;
   ui.workers.dataset.shards = String(p.shards);
   ui.shards.textContent = String(p.shards);
   ui.memoryNote.textContent = p.memory === "transfer"
-    ? "This page is served without cross-origin isolation headers, so the workers get copies " +
-      "of the weights and the images each step (transfer mode) rather than shared memory: the " +
-      "same numbers, a little more copying."
-    : "The workers share the weights and the images with this page's trainer (shared memory).";
+    ? "Transfer: without cross-origin isolation headers the workers get copies of the weights " +
+      "each step instead of shared memory; the same numbers."
+    : "Shared: the workers read the weights and images from shared memory.";
 }
 
 function showProgress(
@@ -766,10 +766,18 @@ function handleReply(m: Reply): void {
         train: "Training stopped",
         inspect: "Inspection failed",
       }[m.where];
-      target.textContent = `${what}: ${m.message}` +
-        (m.where === "train" ? " Press New weights or load a checkpoint to train again." : "");
+      target.textContent = `${what}: ${m.message}`;
       if (m.where === "build") ui.arch.open = true;
-      if (m.where === "train") setRunning(false);
+      if (m.where === "train") {
+        // the controller has stopped DataParallel's workers: only a rebuild or a load trains
+        const stop = /[.!?]$/.test(m.message) ? " " : ". ";
+        target.textContent += `${stop}Press New weights or load a checkpoint to train again.`;
+        if (ui.workers.dataset.workers !== "0") {
+          ui.workers.textContent += ", stopped";
+          ui.workers.dataset.stopped = "1";
+        }
+        setRunning(false);
+      }
       break;
     }
   }

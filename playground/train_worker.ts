@@ -168,6 +168,10 @@ function handle(t: Trainer, m: Request): void {
       }
       break;
     case "run":
+      if (m.on && t.failure !== null) {
+        stopped(t, new Error(t.failure)); // nothing can train until a rebuild: say so again
+        break;
+      }
       running = m.on;
       if (!running) {
         lastEvalStep = t.step;

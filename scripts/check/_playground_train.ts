@@ -428,8 +428,16 @@ export async function checkTrainFailure({ page }: ViewContext): Promise<void> {
   await page.waitForTimeout(1500);
   if (await numberAt(page, "step") !== at) fail("train.html: training went on after a failure");
   await waitWorkers(page, 1, "after a worker's failure (DataParallel must stop them all)");
+  if (!(await text(page, "workers")).endsWith(", stopped")) {
+    fail(`train.html: after a failure data-testid="workers" says "${await text(page, "workers")}"`);
+  }
   console.log(`  a worker failed at step ${at}: "${message.slice(0, 110)}…"`);
   console.log("  training stopped; every DataParallel worker stopped, only the controller runs");
+  // Train without a rebuild: refused with the same message, the button back to Train
+  await page.evaluate(() => document.querySelector("#error")!.textContent = "");
+  await page.click("#run");
+  await stoppedWithError();
+  if (await numberAt(page, "step") !== at) fail("train.html: Train after a failure trained");
   // New weights: a new DataParallel, the error cleared; it trains (until the fault again)
   await page.click("#reset");
   await page.waitForFunction(() =>
