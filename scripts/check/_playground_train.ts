@@ -180,7 +180,7 @@ export async function initTrain(page: Page): Promise<void> {
 }
 
 /** The whole check of train.html, opened as train.html?autostart=1 after {@link initTrain}. */
-export async function checkTrain({ page }: ViewContext): Promise<void> {
+export async function checkTrain({ page, origin }: ViewContext): Promise<void> {
   // 1. training makes progress
   await waitStep(page, 30);
   const t0 = await page.evaluate(() => performance.now());
@@ -196,6 +196,8 @@ export async function checkTrain({ page }: ViewContext): Promise<void> {
   console.log(`  autostart: running loss ${loss1} at step ${step1} -> ${loss2} at step ${step2}`);
   const parallel = await parallelShown(page);
   await waitWorkers(page, 1 + parallel.workers, "while training");
+  const elsewhere = page.workers().filter((w) => !w.url().startsWith(`${origin}/`));
+  if (elsewhere.length > 0) fail(`train.html: a worker from ${elsewhere[0].url()}`);
   console.log(
     `  DataParallel: "${await text(page, "workers")}", ${parallel.shards} shards per batch; ` +
       `the page runs ${page.workers().length} workers (its controller and DataParallel's)`,

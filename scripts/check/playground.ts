@@ -9,6 +9,9 @@
 //
 // The network is closed as in scripts/check/browser.ts: Chromium runs without background
 // networking, and every request that is not to the local server is aborted and fails the run.
+// Playwright's routes do not see the requests of nested workers (DataParallel's, started by the
+// training view's controller Worker): the training view's check asserts instead that every
+// worker the page runs was loaded from the local server.
 
 import { type Browser, chromium, type Page } from "playwright-core";
 import * as esbuild from "esbuild";
