@@ -1,8 +1,9 @@
 /**
  * The messages between the training view (playground/train.ts, the main thread) and its Worker
  * (playground/train_worker.ts). Kept small on purpose: seven requests, seven replies, all plain
- * structured-cloneable data, so the Worker can be swapped for the library's Worker path (issue
- * 13) by reimplementing train_worker.ts alone.
+ * structured-cloneable data. The Worker trains through the library's Worker path (DataParallel,
+ * its own workers nested in it); the page learns only how many there are and how they share
+ * memory (`BuildInfo.parallel`).
  *
  * @module
  */
@@ -26,6 +27,9 @@ export interface BuildInfo {
   params: number;
   norm: Normalization;
   config: TrainConfig;
+  /** The DataParallel training it: worker threads, shards per batch, memory mode (null if its
+   * workers did not start). */
+  parallel: { workers: number; shards: number; memory: "shared" | "transfer" } | null;
 }
 
 /** The running numbers of training. */

@@ -1,10 +1,13 @@
 /**
- * What the training view's Worker (playground/train_worker.ts) does, without the Worker: a
- * network, its optimiser and the data, trained a time slice at a time, evaluated a chunk at a
- * time (so the Worker can answer messages between slices), inspected layer by layer, saved and
- * restored as a safetensors checkpoint. Plain library calls, the same the CLI's training makes
- * (scripts/train.ts, training/loop.ts): makeBatch's normalisation, softmax cross-entropy,
- * backwardParams, Adam or SGD with momentum. Tested in Deno (playground/_trainer_test.ts).
+ * What the training view's Worker (playground/train_worker.ts) does, without the message
+ * protocol: a network, its optimiser and the data, trained a time slice at a time through the
+ * library's Worker path (`DataParallel`: each batch cut into {@link SHARDS} shards whose
+ * gradients the library's workers compute, summed in shard order, one optimiser step here),
+ * evaluated by `DataParallel.evaluate`, inspected layer by layer, saved and restored as a
+ * safetensors checkpoint. Plain library calls, the same the CLI's training makes (scripts/train.ts,
+ * training/parallel.ts): makeBatch's normalisation, Adam or SGD with momentum. Every call that
+ * waits for the workers is asynchronous, so the Worker answers messages meanwhile. Tested in Deno
+ * (playground/_trainer_test.ts).
  *
  * @module
  */
@@ -12,6 +15,8 @@
 import {
   Adam,
   buildNetwork,
+  DataParallel,
+  DataParallelError,
   encodeCheckpoint,
   type LabelledImages,
   type LayerSpec,
@@ -28,7 +33,6 @@ import {
   shuffledOrder,
   SMALL_NET,
   softmax,
-  SoftmaxCrossEntropy,
   specShapes,
   type Tensor,
 } from "../mod.ts";
@@ -60,8 +64,8 @@ export function defaultConfig(model: string): TrainConfig {
 
 /** How many test images are shown with their top-3 predictions. */
 export const SAMPLES = 15;
-/** Test images evaluated per chunk. */
-const EVAL_CHUNK = 100;
+/** Test images per evaluation batch (the batches are shared among the workers). */
+const EVAL_BATCH = 100;
 /** Steps in the running loss. */
 const WINDOW = 50;
 /** One loss point for the curves per this many steps. */
@@ -157,26 +161,39 @@ export function checkSpec(
   return { net, spec: list, shapes };
 }
 
-interface EvalState {
-  next: number;
-  confusion: Uint32Array;
-  correct: number;
-  lossSum: number;
-  samples: { index: number; label: number; top: [number, number][] }[];
+/** Where the trainer's DataParallel gets its workers (DataParallelOptions' names). */
+export interface ParallelOptions {
+  /** Worker threads, at most {@link SHARDS}; default: the hardware threads, at most SHARDS. */
+  workers?: number;
+  /** The library's worker module (the site's parallel_worker.js in the page). */
+  workerUrl?: URL | string;
 }
 
-/** A network being trained on MNIST, one time slice at a time. */
+/**
+ * Shards per mini-batch: fixed, so the numbers the page shows never depend on the visitor's
+ * cores (DataParallel gives the same parameters for any worker count at a fixed shard count).
+ * Four: up to four cores are used; with 16 images a batch, 4 per shard.
+ */
+export const SHARDS = 4;
+
+/** A network being trained on MNIST through the library's DataParallel, a time slice at a time. */
 export class Trainer {
   readonly train: LabelledImages;
   readonly test: LabelledImages;
   /** The training subset's pixel statistics: a new network's normalisation. */
   readonly dataNorm: Normalization;
+  readonly #parallel: ParallelOptions;
+  #dp: DataParallel | null = null;
+  /** Why training cannot go on (a worker failed, training diverged), until a rebuild. */
+  #failure: string | null = null;
   #net!: Sequential;
   #spec!: LayerSpec[];
   #model = "small";
   #norm!: Normalization;
   #shapes: number[][] = [];
   #config: TrainConfig | undefined;
+  /** A configuration to apply before the next step (never while a step runs). */
+  #nextConfig: TrainConfig | undefined;
   #optimizer!: Optimizer;
   #rng = mulberry32(1);
   #order: Uint32Array = new Uint32Array(0);
@@ -188,14 +205,37 @@ export class Trainer {
   #pointSum = 0;
   #pointCount = 0;
   #points: [number, number, number][] = [];
-  #eval: EvalState | null = null;
-  #ce = new SoftmaxCrossEntropy();
 
-  constructor(train: LabelledImages, test: LabelledImages) {
+  private constructor(train: LabelledImages, test: LabelledImages, parallel: ParallelOptions) {
     this.train = train;
     this.test = test;
     this.dataNorm = pixelStats(train);
-    this.build(defaultSpec(), "small");
+    this.#parallel = parallel;
+  }
+
+  /**
+   * A trainer with the default network (the small net), its DataParallel's workers started.
+   *
+   * @throws {DataParallelError} If a worker does not start (its module does not load, say).
+   */
+  static async create(
+    train: LabelledImages,
+    test: LabelledImages,
+    parallel: ParallelOptions = {},
+  ): Promise<Trainer> {
+    const t = new Trainer(train, test, parallel);
+    await t.build(defaultSpec(), "small");
+    return t;
+  }
+
+  /** The DataParallel that trains the network (null after a failed start). */
+  get parallel(): DataParallel | null {
+    return this.#dp;
+  }
+
+  /** Why training stopped (a worker's error, divergence), or null while it can go on. */
+  get failure(): string | null {
+    return this.#failure;
   }
 
   /** The network (for tests). */
@@ -210,39 +250,46 @@ export class Trainer {
 
   /**
    * Builds a fresh network from a layer list (seed 1, He-normal), normalised with the data's
-   * statistics; the optimiser starts afresh.
+   * statistics, and a new DataParallel to train it (the previous one is closed first: its
+   * workers hold the old layer list); the optimiser starts afresh.
    *
-   * @throws {RangeError} If the layer list is not a digit classifier ({@link checkSpec}).
+   * @throws {RangeError} If the layer list is not a digit classifier ({@link checkSpec}); the
+   *   network in training stays.
+   * @throws {DataParallelError} If a worker does not start.
    */
-  build(spec: unknown, model: string, config?: TrainConfig): BuildInfo {
+  async build(spec: unknown, model: string, config?: TrainConfig): Promise<BuildInfo> {
     const checked = checkSpec(spec);
-    this.#install(checked.net, checked.spec, model, this.dataNorm, checked.shapes);
+    await this.#install(checked.net, checked.spec, model, this.dataNorm, checked.shapes);
     this.configure(config ?? defaultConfig(model));
     return this.info();
   }
 
   /**
    * Restores a checkpoint (the CLI's runs/*.safetensors or one this page saved): its layer list,
-   * weights, buffers and normalisation.
+   * weights, buffers and normalisation, in a new DataParallel (its workers build the checkpoint's
+   * layer list; the restored network is its canonical network).
    *
-   * @throws {RangeError} As restoreCheckpoint, or if the network is not a digit classifier.
+   * @throws {RangeError} As restoreCheckpoint, or if the network is not a digit classifier; the
+   *   network in training stays.
+   * @throws {DataParallelError} If a worker does not start.
    */
-  restore(bytes: Uint8Array, name: string, config?: TrainConfig): BuildInfo {
+  async restore(bytes: Uint8Array, name: string, config?: TrainConfig): Promise<BuildInfo> {
     const r = restoreCheckpoint(bytes, name, { dtype: "float32" });
     const { shapes } = checkSpec(r.spec); // the shapes (and that it takes 28×28 digits)
     const model = r.metadata["convprop.model"] ?? "custom";
-    this.#install(r.net, r.spec, model, r.norm, shapes);
+    await this.#install(r.net, r.spec, model, r.norm, shapes);
     this.configure(config ?? defaultConfig(model));
     return this.info();
   }
 
-  #install(
+  async #install(
     net: Sequential,
     spec: LayerSpec[],
     model: string,
     norm: Normalization,
     shapes: number[][],
-  ): void {
+  ): Promise<void> {
+    await this.close(); // no leaked workers: the old network's stop before the new ones start
     this.#net = net.train();
     this.#spec = spec;
     this.#model = model;
@@ -256,13 +303,35 @@ export class Trainer {
     this.#hits = [];
     this.#points = [];
     this.#pointSum = this.#pointCount = 0;
-    this.#eval = null;
-    this.#config = undefined;
+    this.#config = this.#nextConfig = undefined;
+    this.#failure = null;
+    try {
+      // the canonical network is this one (DataParallel trains it in place); seed 1 also seeds
+      // the dropout masks, by step and shard
+      this.#dp = await DataParallel.create(spec, {
+        net,
+        shards: SHARDS,
+        seed: 1,
+        ...(this.#parallel.workers === undefined ? {} : { workers: this.#parallel.workers }),
+        ...(this.#parallel.workerUrl === undefined ? {} : { workerUrl: this.#parallel.workerUrl }),
+      });
+    } catch (e) {
+      this.#failure = (e as Error).message;
+      throw e;
+    }
+  }
+
+  /** Stops the DataParallel's workers (the network stays, for inspection and saving). */
+  async close(): Promise<void> {
+    const dp = this.#dp;
+    this.#dp = null;
+    await dp?.close();
   }
 
   /** What the page shows about the network. */
   info(): BuildInfo {
     const params = this.#net.params().reduce((n, p) => n + p.value.data.length, 0);
+    const dp = this.#dp;
     return {
       model: this.#model,
       spec: this.#spec,
@@ -274,14 +343,15 @@ export class Trainer {
       })),
       params,
       norm: this.#norm,
-      config: this.#config!,
+      config: this.#nextConfig ?? this.#config!,
+      parallel: dp === null ? null : { workers: dp.workers, shards: dp.shards, memory: dp.memory },
     };
   }
 
   /**
-   * Sets the optimiser, learning rate and batch size. A change of optimiser starts its state
-   * afresh (Adam's moments, SGD's velocity); the learning rate and batch size apply from the
-   * next step.
+   * Sets the optimiser, learning rate and batch size, from the next step on (a step under way
+   * keeps its optimiser). A change of optimiser starts its state afresh (Adam's moments, SGD's
+   * velocity).
    *
    * @throws {RangeError} If a value is out of range.
    */
@@ -296,27 +366,40 @@ export class Trainer {
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 512) {
       throw new RangeError(`the batch size must be an integer in 1..512, got ${batchSize}`);
     }
+    this.#nextConfig = { optimizer, lr, batchSize };
+  }
+
+  #applyConfig(): void {
+    const c = this.#nextConfig;
+    if (c === undefined) return;
+    this.#nextConfig = undefined;
     const old = this.#config;
-    if (old === undefined || old.optimizer !== optimizer) {
+    if (old === undefined || old.optimizer !== c.optimizer) {
       const params = this.#net.params();
-      this.#optimizer = optimizer === "adam"
-        ? new Adam(params, { lr })
-        : new SGD(params, { lr, momentum: 0.9 });
+      this.#optimizer = c.optimizer === "adam"
+        ? new Adam(params, { lr: c.lr })
+        : new SGD(params, { lr: c.lr, momentum: 0.9 });
     }
-    this.#optimizer.lr = lr;
-    this.#config = { optimizer, lr, batchSize };
+    this.#optimizer.lr = c.lr;
+    this.#config = c;
   }
 
   /**
-   * Trains for about `ms` milliseconds (at least one step).
+   * Trains for about `ms` milliseconds (at least one step, unless `stop` says so first), each
+   * step `DataParallel.step` on the next mini-batch; `stop` is asked between steps (a pause or a
+   * rebuild waits for one step at most).
    *
    * @returns The progress; `points` are the curve points since the last call.
-   * @throws {Error} If training diverged (a non-finite loss or weight): the weights are then
-   *   spoilt, and the page asks for a rebuild.
+   * @throws {Error} If a worker failed (DataParallelError) or training diverged: the trainer's
+   *   workers are then stopped, {@link Trainer.failure} says why, and only a rebuild or a load
+   *   trains again.
    */
-  trainFor(ms: number): Progress {
+  async trainFor(ms: number, stop: () => boolean = () => false): Promise<Progress> {
     const t0 = performance.now();
-    do this.#trainStep(); while (performance.now() - t0 < ms);
+    do {
+      if (stop()) break;
+      await this.#trainStep();
+    } while (performance.now() - t0 < ms);
     const points = this.#points;
     this.#points = [];
     return { ...this.progress(), points };
@@ -338,7 +421,17 @@ export class Trainer {
     return this.#epoch + (this.#order.length ? this.#cursor / this.#order.length : 0);
   }
 
-  #trainStep(): void {
+  #dataParallel(): DataParallel {
+    if (this.#failure !== null) {
+      throw new Error(`${this.#failure} (rebuild the network or load a checkpoint)`);
+    }
+    if (this.#dp === null) throw new Error("the trainer's workers are stopped");
+    return this.#dp;
+  }
+
+  async #trainStep(): Promise<void> {
+    const dp = this.#dataParallel();
+    this.#applyConfig();
     const B = this.#config!.batchSize;
     if (this.#cursor >= this.#order.length) {
       if (this.#order.length) this.#epoch++;
@@ -346,36 +439,25 @@ export class Trainer {
       this.#cursor = 0;
     }
     const end = Math.min(this.#cursor + B, this.#order.length);
-    const { x, labels } = makeBatch(this.train, this.#order.subarray(this.#cursor, end), {
+    const batch = makeBatch(this.train, this.#order.subarray(this.#cursor, end), {
       norm: this.#norm,
     });
     this.#cursor = end;
-    const net = this.#net.train();
-    const logits = net.forward(x);
-    const K = logits.shape[1];
-    let hits = 0;
-    for (let n = 0; n < labels.length; n++) {
-      let best = 0;
-      for (let k = 1; k < K; k++) if (logits.data[n * K + k] > logits.data[n * K + best]) best = k;
-      if (best === labels[n]) hits++;
+    let loss: number, hits: number;
+    try {
+      // the workers compute the shards' gradients; DataParallel sums them in shard order into
+      // the network's param grads and takes the optimiser's step here
+      ({ loss, correct: hits } = await dp.step(batch, this.#optimizer));
+    } catch (e) {
+      const message = e instanceof DataParallelError
+        ? (e as Error).message
+        : `training diverged at step ${this.#step + 1} (lr ${this.#config!.lr}): ` +
+          `${(e as Error).message}; lower the learning rate and rebuild the network`;
+      this.#failure = message;
+      await this.close();
+      throw new Error(message);
     }
-    const loss = this.#ce.forward(logits, labels);
-    if (!Number.isFinite(loss)) {
-      throw new Error(
-        `training diverged at step ${this.#step + 1}: the loss is ${loss} (lr ` +
-          `${this.#config!.lr}); lower the learning rate and rebuild the network`,
-      );
-    }
-    net.backwardParams(this.#ce.backward());
-    this.#optimizer.step();
-    for (const p of net.params()) {
-      if (!p.value.data.every(Number.isFinite)) {
-        throw new Error(
-          `training diverged at step ${this.#step + 1}: "${p.name}" holds a non-finite ` +
-            `value (lr ${this.#config!.lr}); lower the learning rate and rebuild the network`,
-        );
-      }
-    }
+    const labels = batch.labels;
     this.#step++;
     this.#losses.push(loss);
     // the running accuracy: the share of right answers among the window's images
@@ -390,65 +472,61 @@ export class Trainer {
     }
   }
 
-  /** Starts an evaluation of the test set (restarting one under way). */
-  startEval(): void {
-    this.#eval = { next: 0, confusion: new Uint32Array(100), correct: 0, lossSum: 0, samples: [] };
-  }
-
-  /** Whether an evaluation is under way. */
-  get evaluating(): boolean {
-    return this.#eval !== null;
-  }
-
   /**
-   * Evaluates the next chunk of test images, in evaluation mode.
+   * Evaluates the test set: loss, accuracy and confusion matrix by `DataParallel.evaluate` (the
+   * batches shared among the workers, so this thread waits and answers messages meanwhile;
+   * equal to the library's `evaluate` bit for bit), then the first {@link SAMPLES} test images'
+   * top-3 here, one small forward pass.
    *
-   * @returns The result when the last chunk is done, else null.
+   * @throws {Error} If the workers failed or are stopped, or the loss is not finite: the workers
+   *   are then stopped, as after a failed step.
    */
-  evalChunk(): EvalResult | null {
-    const e = this.#eval;
-    if (e === null) return null;
-    const end = Math.min(e.next + EVAL_CHUNK, this.test.count);
-    const indices = Array.from({ length: end - e.next }, (_, i) => e.next + i);
+  async evaluate(): Promise<EvalResult> {
+    const dp = this.#dataParallel();
+    const step = this.#step, epoch = this.#epochNow();
+    let ev;
+    try {
+      ev = await dp.evaluate(this.test, { norm: this.#norm, batchSize: EVAL_BATCH });
+    } catch (e) {
+      // a worker failed, or the outputs are not finite (the weights diverged): either way only
+      // a rebuild trains again
+      this.#failure = (e as Error).message;
+      await this.close();
+      throw e;
+    }
+    const n = Math.min(SAMPLES, this.test.count);
+    const indices = Array.from({ length: n }, (_, i) => i);
     const { x, labels } = makeBatch(this.test, indices, { norm: this.#norm });
     const net = this.#net.eval();
+    const samples: EvalResult["samples"] = [];
     try {
-      const logits = net.forward(x);
-      e.lossSum += this.#ce.forward(logits, labels) * labels.length;
-      const p = softmax(logits), K = 10;
-      for (let n = 0; n < labels.length; n++) {
-        const row = p.data.subarray(n * K, (n + 1) * K);
-        const top = topK(row, 3);
-        e.confusion[labels[n] * K + top[0]]++;
-        if (top[0] === labels[n]) e.correct++;
-        if (indices[n] < SAMPLES) {
-          e.samples.push({
-            index: indices[n],
-            label: labels[n],
-            top: top.map((k) => [k, row[k]] as [number, number]),
-          });
-        }
+      const p = softmax(net.forward(x)), K = 10;
+      for (let i = 0; i < n; i++) {
+        const row = p.data.subarray(i * K, (i + 1) * K);
+        samples.push({
+          index: i,
+          label: labels[i],
+          top: topK(row, 3).map((k) => [k, row[k]] as [number, number]),
+        });
       }
     } finally {
       net.train();
     }
-    e.next = end;
-    if (end < this.test.count) return null;
-    this.#eval = null;
     return {
-      step: this.#step,
-      epoch: this.#epochNow(),
-      count: this.test.count,
-      accuracy: e.correct / this.test.count,
-      loss: e.lossSum / this.test.count,
-      confusion: e.confusion,
-      samples: e.samples,
+      step,
+      epoch,
+      count: ev.count,
+      accuracy: ev.accuracy,
+      loss: ev.loss,
+      confusion: ev.confusion,
+      samples,
     };
   }
 
   /**
    * The first layer with a convolution kernel: its weights and their gradient from the last
-   * step (zeros before the first).
+   * step (zeros before the first): the batch's gradient Σ (n_s/B)·g_s that DataParallel.step
+   * forms from the shards' in the network's param grads for the optimiser, which leaves it there.
    */
   firstLayer(): FirstLayer | null {
     const p = this.#net.params().find((q) => q.value.shape.length === 4);

@@ -1,10 +1,11 @@
 /// <reference lib="dom" />
 /**
  * The training view (train.html): the main thread only draws. The network, the data and every
- * library call live in the Worker (train_worker.ts; messages in _train_protocol.ts), so a
- * training step never blocks the page. Test hooks: `?autostart=1` starts training the default
- * model on load; `data-testid="step"` and `data-testid="loss"` show the step count and the
- * running training loss as plain numbers.
+ * library call live in the controller Worker (train_worker.ts; messages in _train_protocol.ts),
+ * which trains through the library's DataParallel and its own workers, so a training step never
+ * blocks the page. Test hooks: `?autostart=1` starts training the default model on load;
+ * `data-testid="step"` and `data-testid="loss"` show the step count and the running training
+ * loss as plain numbers; `data-testid="workers"` shows "N workers (shared|transfer)".
  *
  * @module
  */
@@ -59,6 +60,9 @@ const ui = {
   trainAcc: byId("train-acc"),
   testAcc: byId("test-acc"),
   state: byId("state"),
+  workers: byId("workers"),
+  shards: byId("shards"),
+  memoryNote: byId("memory-note"),
   archSummary: byId("arch-summary"),
   layers: byId("layers").querySelector("tbody")!,
   curve: byId("curve"),
@@ -173,7 +177,7 @@ function setRunning(on: boolean): void {
   running = on;
   ui.run.textContent = on ? "Pause" : "Train";
   ui.run.setAttribute("aria-pressed", String(on));
-  ui.state.textContent = on ? "(training in the worker)" : "(paused)";
+  ui.state.textContent = on ? `(training on ${ui.workers.textContent})` : "(paused)";
 }
 
 function resetCurves(): void {
@@ -370,6 +374,7 @@ function showInfo(b: BuildInfo): void {
   ui.spec.value = specText(b.spec);
   ui.model.value = b.model in models ? b.model : "custom";
   showConfig(b.config);
+  showParallel(b.parallel);
   resetCurves();
   ui.step.textContent = "0";
   ui.loss.textContent = "";
@@ -377,6 +382,25 @@ function showInfo(b: BuildInfo): void {
   ui.trainAcc.textContent = "–";
   ui.testAcc.textContent = "–";
   requestInspection();
+}
+
+/** How DataParallel trains: "2 workers (transfer)", and what the mode means. */
+function showParallel(p: BuildInfo["parallel"]): void {
+  if (p === null) {
+    ui.workers.textContent = "no workers (they did not start)";
+    ui.workers.dataset.workers = "0";
+    return;
+  }
+  ui.workers.textContent = `${p.workers} worker${p.workers === 1 ? "" : "s"} (${p.memory})`;
+  delete ui.workers.dataset.stopped;
+  ui.workers.dataset.workers = String(p.workers);
+  ui.workers.dataset.memory = p.memory;
+  ui.workers.dataset.shards = String(p.shards);
+  ui.shards.textContent = String(p.shards);
+  ui.memoryNote.textContent = p.memory === "transfer"
+    ? "Transfer: without cross-origin isolation headers the workers get copies of the weights " +
+      "each step instead of shared memory; the same numbers."
+    : "Shared: the workers read the weights and images from shared memory.";
 }
 
 function showProgress(
@@ -735,7 +759,7 @@ function handleReply(m: Reply): void {
     case "error": {
       const target = m.where === "build" ? ui.specError : ui.error;
       const what = {
-        init: "Loading the data failed",
+        init: "Starting failed",
         build: "This layer list does not make a digit classifier",
         load: "This checkpoint cannot be loaded",
         config: "Setting rejected",
@@ -744,7 +768,16 @@ function handleReply(m: Reply): void {
       }[m.where];
       target.textContent = `${what}: ${m.message}`;
       if (m.where === "build") ui.arch.open = true;
-      if (m.where === "train") setRunning(false);
+      if (m.where === "train") {
+        // the controller has stopped DataParallel's workers: only a rebuild or a load trains
+        const stop = /[.!?]$/.test(m.message) ? " " : ". ";
+        target.textContent += `${stop}Press New weights or load a checkpoint to train again.`;
+        if (ui.workers.dataset.workers !== "0") {
+          ui.workers.textContent += ", stopped";
+          ui.workers.dataset.stopped = "1";
+        }
+        setRunning(false);
+      }
       break;
     }
   }

@@ -1,14 +1,23 @@
 // The training view's checks (train.html), one entry of scripts/check/playground.ts's VIEWS:
 //
 // 1. `?autostart=1` trains the default model: data-testid="step" counts up and the running loss
-//    in data-testid="loss" falls (read over about ten seconds of training);
+//    in data-testid="loss" falls (read over about ten seconds of training); it trains through
+//    the library's DataParallel: data-testid="workers" says "N workers (transfer)" (a plain
+//    static host: no cross-origin isolation, so no SharedArrayBuffer), N = the page's
+//    navigator.hardwareConcurrency capped at the shard count, and the page runs 1 + N workers
+//    (its controller and DataParallel's, nested);
 // 2. the main thread has no task over 100 ms while it trains: a `longtask` PerformanceObserver,
 //    installed by page.addInitScript before the page's own scripts run, collects every task
 //    over 50 ms; those that start once training is under way (step 30 on, for ten seconds and
 //    more) must each be ≤ 100 ms;
-// 3. "Save checkpoint" downloads a safetensors file that restoreCheckpoint reads in Deno;
+// 3. "Save checkpoint" downloads a safetensors file that restoreCheckpoint reads in Deno, and
+//    its weights after the N steps it records are, bit for bit, those of the same N steps of
+//    DataParallel.step here in Deno (the network of seed 1, Adam 0.002, batches of 16 in the
+//    order of shuffledOrder(mulberry32(1)), the page's shard count): the page really trains
+//    through the library's Worker path, and its numbers do not depend on the worker count;
 // 4. a layer list that does not fit is refused with a message naming the layer; choosing the
-//    mobile model rebuilds the network with its learning rate, and it trains;
+//    mobile model rebuilds the network with its learning rate, and it trains, on a new
+//    DataParallel whose predecessor's workers are gone (still 1 + N workers);
 // 5. a checkpoint trained here in Deno (150 steps of the small net) is loaded through the upload
 //    input, a 7 is drawn on the canvas with synthetic mouse strokes, and the page's prediction
 //    must be the library's prediction in Deno on the same 28×28 input (read back from the page's
@@ -16,20 +25,31 @@
 //    probabilities must be equal bit for bit, for the reason scripts/check/browser.ts gives (the
 //    same JavaScript and WebAssembly operations in the same order in the same engine, V8, on the
 //    same machine).
+//
+// The view "train-failure" (checkTrainFailure) serves a parallel_worker.js that throws at its
+// 40th message: the page must show the worker's error, stop (the step count stays), keep no
+// DataParallel worker running, and train again after "New weights".
 
 /// <reference lib="dom" />
 import type { Page } from "playwright-core";
 import {
+  Adam,
+  buildNetwork,
+  DataParallel,
   encodeCheckpoint,
   firstImages,
+  type LabelledImages,
   makeBatch,
   pixelStats,
   restoreCheckpoint,
+  type Sequential,
   SGD,
+  shuffledOrder,
   SMALL_NET,
   smallNet,
   trainEpoch,
 } from "../../mod.ts";
+import { MNIST_SUBSET } from "../playground/mnist_subset.ts";
 import { mulberry32 } from "../../random.ts";
 import { loadMnist } from "../_mnist.ts";
 import { toMnist } from "../../playground/_digit.ts";
@@ -81,6 +101,76 @@ function predictInDeno(bytes: Uint8Array, pixels: Uint8Array): Float32Array {
   return net.predict(makeBatch(set, [0], { norm }).x).data as Float32Array;
 }
 
+/**
+ * The page's first `steps` steps, here with the library alone: the small net of seed 1, Adam
+ * `lr`, batches of `batchSize` in the order of shuffledOrder(mulberry32(1)) over the subset
+ * (reshuffled each epoch), normalised by its pixel statistics, each one DataParallel.step with
+ * `shards` shards on 2 workers (the worker count does not enter the numbers).
+ */
+async function replayInDeno(
+  train: LabelledImages,
+  config: { steps: number; shards: number; lr: number; batchSize: number },
+): Promise<Sequential> {
+  const set = firstImages(train, MNIST_SUBSET.train);
+  const norm = pixelStats(set);
+  const net = buildNetwork(SMALL_NET, { seed: 1 });
+  const dp = await DataParallel.create(SMALL_NET, {
+    net,
+    shards: config.shards,
+    workers: Math.min(2, config.shards),
+    seed: 1,
+  });
+  try {
+    const optimizer = new Adam(net.params(), { lr: config.lr });
+    const rng = mulberry32(1);
+    let order: Uint32Array = new Uint32Array(0), cursor = 0;
+    for (let k = 0; k < config.steps; k++) {
+      if (cursor >= order.length) {
+        order = shuffledOrder(set.count, rng);
+        cursor = 0;
+      }
+      const end = Math.min(cursor + config.batchSize, order.length);
+      await dp.step(makeBatch(set, order.subarray(cursor, end), { norm }), optimizer);
+      cursor = end;
+    }
+  } finally {
+    await dp.close();
+  }
+  return net;
+}
+
+/** Waits until the page runs `n` workers (page.workers() lists the nested ones too). */
+async function waitWorkers(page: Page, n: number, what: string): Promise<void> {
+  const until = Date.now() + 15_000;
+  while (page.workers().length !== n) {
+    if (Date.now() > until) {
+      fail(
+        `train.html: ${what}: ${page.workers().length} workers run ` +
+          `(${page.workers().map((w) => w.url().split("/").pop()).join(", ")}), want ${n}`,
+      );
+    }
+    await page.waitForTimeout(100);
+  }
+}
+
+/** The page's DataParallel as data-testid="workers" shows it. */
+async function parallelShown(page: Page): Promise<{ workers: number; shards: number }> {
+  const shown = await text(page, "workers");
+  const m = /^(\d+) workers? \((shared|transfer)\)$/.exec(shown);
+  if (m === null) fail(`train.html: data-testid="workers" shows "${shown}"`);
+  if (m[2] !== "transfer") {
+    fail(`train.html: "${shown}": a page without COOP/COEP headers cannot share memory`);
+  }
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  const shards = Number(
+    await page.getAttribute('[data-testid="workers"]', "data-shards"),
+  );
+  if (!(shards >= 1) || Number(m[1]) !== Math.min(cores, shards)) {
+    fail(`train.html: "${shown}" with ${cores} cores and ${shards} shards`);
+  }
+  return { workers: Number(m[1]), shards };
+}
+
 const argmax = (p: ArrayLike<number>) =>
   Array.prototype.indexOf.call(p, Math.max(...Array.from(p)));
 
@@ -90,7 +180,7 @@ export async function initTrain(page: Page): Promise<void> {
 }
 
 /** The whole check of train.html, opened as train.html?autostart=1 after {@link initTrain}. */
-export async function checkTrain({ page }: ViewContext): Promise<void> {
+export async function checkTrain({ page, origin }: ViewContext): Promise<void> {
   // 1. training makes progress
   await waitStep(page, 30);
   const t0 = await page.evaluate(() => performance.now());
@@ -104,6 +194,14 @@ export async function checkTrain({ page }: ViewContext): Promise<void> {
     );
   }
   console.log(`  autostart: running loss ${loss1} at step ${step1} -> ${loss2} at step ${step2}`);
+  const parallel = await parallelShown(page);
+  await waitWorkers(page, 1 + parallel.workers, "while training");
+  const elsewhere = page.workers().filter((w) => !w.url().startsWith(`${origin}/`));
+  if (elsewhere.length > 0) fail(`train.html: a worker from ${elsewhere[0].url()}`);
+  console.log(
+    `  DataParallel: "${await text(page, "workers")}", ${parallel.shards} shards per batch; ` +
+      `the page runs ${page.workers().length} workers (its controller and DataParallel's)`,
+  );
 
   // 2. no long task on the main thread while training
   const tasks = await page.evaluate(() =>
@@ -137,6 +235,29 @@ export async function checkTrain({ page }: ViewContext): Promise<void> {
     `  save: ${download.suggestedFilename()} (${saved.length} bytes) restores in Deno, ` +
       `${restored.metadata["convprop.playground.steps"]} steps`,
   );
+  // ... and holds the weights of the same steps of DataParallel.step in Deno, bit for bit
+  const { train } = await loadMnist();
+  const steps = Number(restored.metadata["convprop.playground.steps"]);
+  const config = JSON.parse(restored.metadata["convprop.playground.optimizer"]);
+  if (config.optimizer !== "adam" || !(steps >= step2)) {
+    fail(`train.html: the checkpoint says ${steps} steps of ${JSON.stringify(config)}`);
+  }
+  const replayed = await replayInDeno(train, { steps, shards: parallel.shards, ...config });
+  const pageParams = restored.net.params(), denoParams = replayed.params();
+  for (let i = 0; i < denoParams.length; i++) {
+    const a = pageParams[i].value.data, b = denoParams[i].value.data;
+    const k = a.findIndex((v, j) => !Object.is(v, b[j]));
+    if (a.length !== b.length || k >= 0) {
+      fail(
+        `train.html: after ${steps} steps "${denoParams[i].name}"[${k}] is ${a[k]} in the page, ` +
+          `${b[k]} from DataParallel.step in Deno (they must be equal bit for bit)`,
+      );
+    }
+  }
+  console.log(
+    `  the page's weights after ${steps} steps = ${steps} steps of DataParallel.step in Deno ` +
+      `(${parallel.shards} shards), all ${denoParams.length} tensors bit for bit`,
+  );
 
   // 4. a layer list that does not fit is refused, naming the layer
   await page.click("#arch summary");
@@ -169,10 +290,13 @@ export async function checkTrain({ page }: ViewContext): Promise<void> {
   await waitStep(page, 20);
   await page.click("#run");
   await page.waitForFunction(() => document.querySelector("#run")?.textContent === "Train");
-  console.log(`  model "mobile": rebuilt (lr 0.01), ${await numberAt(page, "step")} steps trained`);
+  await waitWorkers(page, 1 + parallel.workers, "after a rebuild (the old workers must stop)");
+  console.log(
+    `  model "mobile": rebuilt (lr 0.01), ${await numberAt(page, "step")} steps trained; ` +
+      `${page.workers().length} workers (the previous DataParallel's are gone)`,
+  );
 
   // 5. load a checkpoint trained here, draw a 7, compare with the library in Deno
-  const { train } = await loadMnist();
   const bytes = trainedCheckpoint(train);
   const file = await Deno.makeTempFile({ suffix: ".safetensors" });
   try {
@@ -259,4 +383,73 @@ export async function checkTrain({ page }: ViewContext): Promise<void> {
   await page.click("#run");
   await page.waitForFunction(() => document.querySelector("#test-acc")?.textContent !== "–");
   await page.waitForTimeout(1000);
+}
+
+/** The failure message the injected worker throws. */
+const INJECTED = "injected failure (scripts/check/_playground_train.ts)";
+
+/**
+ * The site's parallel_worker.js replaced by one that runs the real module and throws at its
+ * 40th message (init is the first, then one per step), as a worker that runs out of memory
+ * would fail mid-training.
+ */
+export function serveTrainFailure(files: Map<string, Uint8Array>): Map<string, Uint8Array> {
+  const real = files.get("parallel_worker.js");
+  if (real === undefined) fail("the site has no parallel_worker.js");
+  const wrapper = `import "./parallel_worker_real.js";
+let n = 0;
+self.addEventListener("message", () => {
+  if (++n === 40) throw new Error(${JSON.stringify(INJECTED)});
+});
+`;
+  return new Map([
+    ["parallel_worker.js", new TextEncoder().encode(wrapper)],
+    ["parallel_worker_real.js", real],
+  ]);
+}
+
+/** train.html?autostart=1 with a worker that fails: the error shows, training stops cleanly. */
+export async function checkTrainFailure({ page }: ViewContext): Promise<void> {
+  const stoppedWithError = async () => {
+    await page.waitForFunction(
+      () => (document.querySelector("#error")?.textContent ?? "").includes("Training stopped"),
+      undefined,
+      { timeout: 120_000 },
+    );
+    const message = (await page.textContent("#error")) ?? "";
+    if (!message.includes("DataParallel: worker") || !message.includes(INJECTED)) {
+      fail(`train.html: a worker's failure shows as "${message}"`);
+    }
+    if ((await page.textContent("#run")) !== "Train") {
+      fail("train.html: after a worker's failure the button does not offer to train again");
+    }
+    return message;
+  };
+  const message = await stoppedWithError();
+  const at = await numberAt(page, "step");
+  await page.waitForTimeout(1500);
+  if (await numberAt(page, "step") !== at) fail("train.html: training went on after a failure");
+  await waitWorkers(page, 1, "after a worker's failure (DataParallel must stop them all)");
+  if (!(await text(page, "workers")).endsWith(", stopped")) {
+    fail(`train.html: after a failure data-testid="workers" says "${await text(page, "workers")}"`);
+  }
+  console.log(`  a worker failed at step ${at}: "${message.slice(0, 110)}…"`);
+  console.log("  training stopped; every DataParallel worker stopped, only the controller runs");
+  // Train without a rebuild: refused with the same message, the button back to Train
+  await page.evaluate(() => document.querySelector("#error")!.textContent = "");
+  await page.click("#run");
+  await stoppedWithError();
+  if (await numberAt(page, "step") !== at) fail("train.html: Train after a failure trained");
+  // New weights: a new DataParallel, the error cleared; it trains (until the fault again)
+  await page.click("#reset");
+  await page.waitForFunction(() =>
+    document.querySelector("#error")?.textContent === "" &&
+    document.querySelector('[data-testid="step"]')?.textContent === "0"
+  );
+  const { workers } = await parallelShown(page);
+  await waitWorkers(page, 1 + workers, "after New weights");
+  await page.click("#run");
+  await waitStep(page, 5);
+  console.log(`  New weights: ${workers} new workers, training again`);
+  await stoppedWithError(); // the same module fails again: the screenshots show the message
 }
