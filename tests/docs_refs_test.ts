@@ -349,3 +349,87 @@ Deno.test("docs refs checker: GitHub heading slugs", () => {
   assertEquals(slug("The adjoint: `col2im`"), "the-adjoint-col2im");
   assertEquals([...anchors("# A\n## A\n```\n# not a heading\n```\n")], ["a", "a-1"]);
 });
+
+/** The code's pointers into docs/: `docs/page.md`, `docs/page.md#anchor`, and
+ * `docs/page.md, "Heading"` (as the exercises' hints write them). Returns the problems. */
+export async function checkCodePointers(
+  file: string,
+  text: string,
+  readPage: (page: string) => Promise<string | undefined>,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const re = /(?<![\w/.])docs\/((?:zh\/)?[a-z0-9][a-z0-9_]*\.md)(?:#([a-z0-9-]+)|, "([^"\n]+)")?/g;
+  for (const m of text.matchAll(re)) {
+    const [, page, anchor, heading] = m;
+    const md = await readPage(page);
+    if (md === undefined) {
+      problems.push(`${file}: docs/${page} does not exist`);
+      continue;
+    }
+    const want = anchor ?? (heading === undefined ? undefined : slug(heading));
+    if (want !== undefined && !anchors(md).has(want)) {
+      problems.push(
+        `${file}: docs/${page} has no heading ${anchor ? `#${anchor}` : `"${heading}"`}`,
+      );
+    }
+  }
+  return problems;
+}
+
+Deno.test("code: every pointer into docs/ from the source (hints, messages, comments) resolves", async () => {
+  const skipDirs = new Set(["node_modules", "npm", ".git", "site", "playground-shots", "runs"]);
+  const files: string[] = [];
+  const walk = async (dir: URL, rel: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory) {
+        if (!skipDirs.has(e.name) && !(rel === "docs/" && e.name === "api")) {
+          await walk(new URL(`${e.name}/`, dir), `${rel}${e.name}/`);
+        }
+      } else if (/\.(ts|html)$/.test(e.name) && e.name !== "docs_refs_test.ts") {
+        files.push(`${rel}${e.name}`);
+      }
+    }
+  };
+  await walk(ROOT, "");
+  const cache = new Map<string, string | undefined>();
+  const readPage = async (page: string) => {
+    if (!cache.has(page)) {
+      cache.set(page, await Deno.readTextFile(new URL(page, DOCS)).catch(() => undefined));
+    }
+    return cache.get(page);
+  };
+  const problems: string[] = [];
+  let pointers = 0;
+  for (const f of files.sort()) {
+    const text = await Deno.readTextFile(new URL(f, ROOT));
+    pointers += [...text.matchAll(/(?<![\w/.])docs\/(?:zh\/)?[a-z0-9][a-z0-9_]*\.md/g)].length;
+    problems.push(...await checkCodePointers(f, text, readPage));
+  }
+  assertEquals(
+    problems.length,
+    0,
+    `${problems.length} broken pointer(s):\n  ${problems.join("\n  ")}`,
+  );
+  // the exercises' hints alone name a dozen; far fewer would mean the pattern stopped matching
+  assert(
+    pointers >= 20,
+    `expected at least 20 pointers into docs/ in the source, found ${pointers}`,
+  );
+});
+
+Deno.test("code pointers checker: a missing page, anchor or heading is found", async () => {
+  const pages: Record<string, string> = { "a.md": "# A page\n\n## Backward pass\n" };
+  const read = (p: string) => Promise.resolve(pages[p]);
+  const cases: [string, RegExp][] = [
+    ["see docs/a.md", /^$/],
+    ["see docs/a.md#backward-pass", /^$/],
+    ['see docs/a.md, "Backward pass", for it', /^$/],
+    ["see docs/b.md", /docs\/b\.md does not exist/],
+    ["see docs/a.md#forward", /has no heading #forward/],
+    ['see docs/a.md, "Forward pass"', /has no heading "Forward pass"/],
+  ];
+  for (const [text, expected] of cases) {
+    const got = (await checkCodePointers("x.ts", text, read)).join("; ");
+    assert(expected.test(got), `for ${JSON.stringify(text)}: expected ${expected}, got "${got}"`);
+  }
+});
