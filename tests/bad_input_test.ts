@@ -8,9 +8,15 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import {
   addAt,
+  avgPoolBackward,
+  avgPoolForward,
+  batchNormBackward,
+  batchNormForward,
   Conv2D,
   convBackward,
   convForward,
+  convTransposeBackward,
+  convTransposeForward,
   fcBackward,
   fcForward,
   FullyConnected,
@@ -499,6 +505,79 @@ const CASES: BadCase[] = [
     cls: TypeError,
     parts: ["addAt", "target"],
   },
+  // --- the layers beyond the seed (each has more cases in its own test file)
+  {
+    what: "transposed conv: x of rank 3",
+    call: () => convTransposeForward(randn([2, 3, 8]), randn([3, 5, 3, 3]), b),
+    cls: RangeError,
+    parts: ["convTransposeForward", "x", "[2,3,8]"],
+  },
+  {
+    what: "transposed conv: x has 4 channels, w has 3 rows",
+    call: () => convTransposeForward(randn([2, 4, 8, 8]), randn([3, 5, 3, 3]), b),
+    cls: RangeError,
+    parts: ["convTransposeForward", "x", "w", "[2,4,8,8]", "[3,5,3,3]"],
+  },
+  {
+    what: "transposed conv: outputPadding not below the stride",
+    call: () => convTransposeForward(x, randn([3, 5, 3, 3]), b, { stride: 2, outputPadding: 2 }),
+    cls: RangeError,
+    parts: ["convTransposeForward", "outputPadding", "[2,2]", "[2,3,8,8]"],
+  },
+  {
+    what: "transposed conv: dy of the wrong shape",
+    call: () =>
+      convTransposeBackward(
+        randn([2, 5, 9, 9]),
+        convTransposeForward(x, randn([3, 5, 3, 3]), b).cache,
+      ),
+    cls: RangeError,
+    parts: ["convTransposeBackward", "dy", "[2,5,9,9]", "[2,5,10,10]"],
+  },
+  {
+    what: "average pooling: padding over half the window",
+    call: () => avgPoolForward(x, { size: 2, padding: 2 }),
+    cls: RangeError,
+    parts: ["avgPoolForward", "padding", "[2,2]", "[2,3,8,8]"],
+  },
+  {
+    what: "average pooling: dy of the wrong shape",
+    call: () => avgPoolBackward(randn([2, 3, 3, 3]), avgPoolForward(x, { size: 2 }).cache),
+    cls: RangeError,
+    parts: ["avgPoolBackward", "dy", "[2,3,3,3]", "[2,3,4,4]"],
+  },
+  {
+    what: "batch norm: training on one value per channel",
+    call: () =>
+      batchNormForward(randn([1, 3]), randn([3]), randn([3]), {
+        training: true,
+        runningMean: randn([3]),
+        runningVar: randn([3]),
+      }),
+    cls: RangeError,
+    parts: ["batchNormForward", "training", "[1,3]"],
+  },
+  {
+    what: "batch norm: runningMean of the wrong length",
+    call: () =>
+      batchNormForward(x, randn([3]), randn([3]), {
+        training: true,
+        runningMean: randn([4]),
+        runningVar: randn([3]),
+      }),
+    cls: RangeError,
+    parts: ["batchNormForward", "runningMean", "[4]", "[2,3,8,8]"],
+  },
+  {
+    what: "batch norm: dy of the wrong shape",
+    call: () => {
+      const stats = { training: true, runningMean: randn([3]), runningVar: randn([3]) };
+      const { cache } = batchNormForward(x, randn([3]), randn([3]), stats);
+      return batchNormBackward(randn([2, 3, 8, 7]), cache);
+    },
+    cls: RangeError,
+    parts: ["batchNormBackward", "dy", "[2,3,8,7]", "[2,3,8,8]"],
+  },
 ];
 
 for (const c of CASES) {
@@ -643,6 +722,12 @@ Deno.test("bad input: every error names its function (no bare messages)", () => 
       "softmaxCrossEntropy",
       "setBackend",
       "addAt",
+      "convTransposeForward",
+      "convTransposeBackward",
+      "avgPoolForward",
+      "avgPoolBackward",
+      "batchNormForward",
+      "batchNormBackward",
     ]
   ) assert(covered.has(fn), `no bad-input case for ${fn}`);
 });
