@@ -127,7 +127,7 @@ export { Flatten } from "./layers/flatten.ts";
 export type { DropoutOptions } from "./layers/dropout.ts";
 export { Dropout } from "./layers/dropout.ts";
 export type { BatchNormOptions } from "./layers/batch_norm_layer.ts";
-export { BatchNorm1D, BatchNorm2D } from "./layers/batch_norm_layer.ts";
+export { BatchNorm1D, BatchNorm2D, BatchNormLayer } from "./layers/batch_norm_layer.ts";
 export { SoftmaxCrossEntropy } from "./network/loss.ts";
 export type { BuildOptions, LayerSpec } from "./network/models.ts";
 export {

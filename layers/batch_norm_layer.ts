@@ -119,31 +119,22 @@ function buffersOf(s: BatchNormState): LayerBuffer[] {
 }
 
 /**
- * Batch normalisation of images [N, C, H, W] (PyTorch's nn.BatchNorm2d): each channel over its
- * N·H·W values. γ starts at 1, β at 0, the running mean at 0 and the running variance at 1.
+ * What {@link BatchNorm2D} and {@link BatchNorm1D} share: the parameters γ and β, the buffers,
+ * the forward pass that keeps its cache, and the backward passes. The two differ only in the
+ * rank of their input (4 and 2).
  *
- * The tensors `forward` and `backward` return live in the layer's workspace and are reused from
- * call to call: they stay valid until the layer's next call; copy them to keep them.
- *
- * @example Training mode normalises with the batch; evaluation with the running statistics
+ * @example
  * ```ts
- * import { BatchNorm2D } from "./batch_norm_layer.ts";
- * import { assertAlmostEquals, assertEquals } from "@std/assert";
- * const bn = new BatchNorm2D({ features: 2, dtype: "float64" });
- * const x = { shape: [2, 2, 1, 2], data: new Float64Array([1, 3, 10, 10, 5, 7, 20, 30]) };
- * const y = bn.forward(x); // channel 0: 1, 3, 5, 7 -> mean 0, variance 1 (up to ε)
- * assertAlmostEquals(y.data[0], -3 / Math.sqrt(5 + 1e-5), 1e-12);
- * assertEquals(bn.numBatchesTracked.data[0], 1n);
- * assertAlmostEquals(bn.runningMean.data[0], 0.1 * 4); // (1 − 0.1)·0 + 0.1·4
- * bn.training = false; // as Sequential.eval() sets it
- * assertAlmostEquals(bn.forward(x).data[0], (1 - 0.4) / Math.sqrt(bn.runningVar.data[0] + 1e-5), 1e-12);
- * assertEquals(bn.buffers().map((b) => b.name), ["running_mean", "running_var", "num_batches_tracked"]);
- * assertEquals(bn.params().map((p) => p.name), ["gamma", "beta"]); // "weight", "bias" in a network
+ * import { BatchNorm1D, BatchNormLayer } from "./batch_norm_layer.ts";
+ * import { assert, assertEquals } from "@std/assert";
+ * const bn = new BatchNorm1D({ features: 3 });
+ * assert(bn instanceof BatchNormLayer);
+ * assertEquals([bn.kind, bn.eps, bn.momentum], ["BatchNorm1D", 1e-5, 0.1]);
  * ```
  */
-export class BatchNorm2D implements Layer {
-  /** The layer kind. */
-  readonly kind: string = "BatchNorm2D";
+export class BatchNormLayer implements Layer {
+  /** The layer kind: "BatchNorm2D" or "BatchNorm1D". */
+  readonly kind: string;
   /** The scale γ [C] (PyTorch's `weight`). */
   readonly gamma: Param;
   /** The shift β [C] (PyTorch's `bias`). */
@@ -161,6 +152,7 @@ export class BatchNorm2D implements Layer {
   /** Training mode (the default): the batch's statistics, and the running ones updated.
    * Evaluation mode (`Sequential.eval()` sets it false): the running statistics, unchanged. */
   training = true;
+  #rank: number;
   #state: BatchNormState;
   #ws = new Workspace();
   #cache: BatchNormCache | undefined;
@@ -168,13 +160,17 @@ export class BatchNorm2D implements Layer {
   /**
    * Creates the layer with PyTorch's initial state.
    *
+   * @param kind "BatchNorm2D" or "BatchNorm1D", which names it in messages.
+   * @param rank The input's rank: 4 ([N, C, H, W]) or 2 ([N, C]).
    * @param opts `features` (C), `eps`, `momentum`, `dtype`.
    * @throws {RangeError} If features is not a positive integer, eps not positive, momentum
    *   outside [0, 1], or dtype neither "float32" nor "float64".
    * @throws {TypeError} If `opts` is not an object.
    */
-  constructor(opts: BatchNormOptions) {
-    const s = initialState("BatchNorm2D", opts);
+  protected constructor(kind: string, rank: number, opts: BatchNormOptions) {
+    const s = initialState(kind, opts);
+    this.kind = kind;
+    this.#rank = rank;
     this.#state = s;
     this.gamma = s.gamma;
     this.beta = s.beta;
@@ -188,13 +184,13 @@ export class BatchNorm2D implements Layer {
   /**
    * Runs the forward pass and keeps its cache for `backward`.
    *
-   * @param x Input [N, C, H, W].
-   * @returns y [N, C, H, W].
-   * @throws {RangeError} If x is not 4-D; otherwise as `batchNormForward` (the running
+   * @param x Input [N, C, H, W] (BatchNorm2D) or [N, C] (BatchNorm1D).
+   * @returns y, x's shape.
+   * @throws {RangeError} If x has the wrong rank; otherwise as `batchNormForward` (the running
    *   statistics and the count untouched).
    */
   forward(x: Tensor): Tensor {
-    checkRank(this.kind, x, 4);
+    checkRank(this.kind, x, this.#rank);
     const { y, cache } = forwardPass(this.#state, this.training, x, this.#ws);
     this.#cache = cache;
     return y;
@@ -203,8 +199,8 @@ export class BatchNorm2D implements Layer {
   /**
    * Runs the backward pass of the last `forward`; γ's and β's gradients are overwritten.
    *
-   * @param dy dL/dy [N, C, H, W].
-   * @returns dL/dx [N, C, H, W].
+   * @param dy dL/dy, y's shape.
+   * @returns dL/dx, x's shape.
    * @throws {Error} If called before `forward`; otherwise as `batchNormBackward`.
    */
   backward(dy: Tensor): Tensor {
@@ -213,9 +209,9 @@ export class BatchNorm2D implements Layer {
 
   /**
    * The backward pass for a first layer, whose input is the data: fills γ's and β's `grad` as
-   * {@link BatchNorm2D.backward} does, bit for bit, without computing dL/dx.
+   * {@link BatchNormLayer.backward} does, bit for bit, without computing dL/dx.
    *
-   * @param dy dL/dy [N, C, H, W].
+   * @param dy dL/dy, y's shape.
    * @returns Nothing.
    * @throws {Error} If called before `forward`; otherwise as `batchNormBackward`.
    */
@@ -243,6 +239,43 @@ export class BatchNorm2D implements Layer {
 }
 
 /**
+ * Batch normalisation of images [N, C, H, W] (PyTorch's nn.BatchNorm2d): each channel over its
+ * N·H·W values. γ starts at 1, β at 0, the running mean at 0 and the running variance at 1.
+ *
+ * The tensors `forward` and `backward` return live in the layer's workspace and are reused from
+ * call to call: they stay valid until the layer's next call; copy them to keep them.
+ *
+ * @example Training mode normalises with the batch; evaluation with the running statistics
+ * ```ts
+ * import { BatchNorm2D } from "./batch_norm_layer.ts";
+ * import { assertAlmostEquals, assertEquals } from "@std/assert";
+ * const bn = new BatchNorm2D({ features: 2, dtype: "float64" });
+ * const x = { shape: [2, 2, 1, 2], data: new Float64Array([1, 3, 10, 10, 5, 7, 20, 30]) };
+ * const y = bn.forward(x); // channel 0: 1, 3, 5, 7 -> mean 0, variance 1 (up to ε)
+ * assertAlmostEquals(y.data[0], -3 / Math.sqrt(5 + 1e-5), 1e-12);
+ * assertEquals(bn.numBatchesTracked.data[0], 1n);
+ * assertAlmostEquals(bn.runningMean.data[0], 0.1 * 4); // (1 − 0.1)·0 + 0.1·4
+ * bn.training = false; // as Sequential.eval() sets it
+ * assertAlmostEquals(bn.forward(x).data[0], (1 - 0.4) / Math.sqrt(bn.runningVar.data[0] + 1e-5), 1e-12);
+ * assertEquals(bn.buffers().map((b) => b.name), ["running_mean", "running_var", "num_batches_tracked"]);
+ * assertEquals(bn.params().map((p) => p.name), ["gamma", "beta"]); // "weight", "bias" in a network
+ * ```
+ */
+export class BatchNorm2D extends BatchNormLayer {
+  /**
+   * Creates the layer with PyTorch's initial state.
+   *
+   * @param opts `features` (C), `eps`, `momentum`, `dtype`.
+   * @throws {RangeError} If features is not a positive integer, eps not positive, momentum
+   *   outside [0, 1], or dtype neither "float32" nor "float64".
+   * @throws {TypeError} If `opts` is not an object.
+   */
+  constructor(opts: BatchNormOptions) {
+    super("BatchNorm2D", 4, opts);
+  }
+}
+
+/**
  * Batch normalisation of features [N, C] (PyTorch's nn.BatchNorm1d on 2-D input): each feature
  * over the N samples of the batch, as after a fully connected layer. Otherwise as
  * {@link BatchNorm2D}.
@@ -262,30 +295,7 @@ export class BatchNorm2D implements Layer {
  * assertEquals(bn.numBatchesTracked.data[0], 1n); // the failed call counted nothing
  * ```
  */
-export class BatchNorm1D implements Layer {
-  /** The layer kind. */
-  readonly kind: string = "BatchNorm1D";
-  /** The scale γ [C] (PyTorch's `weight`). */
-  readonly gamma: Param;
-  /** The shift β [C] (PyTorch's `bias`). */
-  readonly beta: Param;
-  /** The running mean [C], updated by each training forward pass (`running_mean`). */
-  readonly runningMean: Tensor;
-  /** The running (unbiased) variance [C] (`running_var`). */
-  readonly runningVar: Tensor;
-  /** The number of training forward passes, an int64 scalar (`num_batches_tracked`). */
-  readonly numBatchesTracked: Int64Tensor;
-  /** ε. */
-  readonly eps: number;
-  /** The running averages' weight of each new batch. */
-  readonly momentum: number;
-  /** Training mode (the default): the batch's statistics, and the running ones updated.
-   * Evaluation mode (`Sequential.eval()` sets it false): the running statistics, unchanged. */
-  training = true;
-  #state: BatchNormState;
-  #ws = new Workspace();
-  #cache: BatchNormCache | undefined;
-
+export class BatchNorm1D extends BatchNormLayer {
   /**
    * Creates the layer with PyTorch's initial state.
    *
@@ -295,70 +305,6 @@ export class BatchNorm1D implements Layer {
    * @throws {TypeError} If `opts` is not an object.
    */
   constructor(opts: BatchNormOptions) {
-    const s = initialState("BatchNorm1D", opts);
-    this.#state = s;
-    this.gamma = s.gamma;
-    this.beta = s.beta;
-    this.runningMean = s.runningMean;
-    this.runningVar = s.runningVar;
-    this.numBatchesTracked = s.numBatchesTracked;
-    this.eps = s.eps;
-    this.momentum = s.momentum;
-  }
-
-  /**
-   * Runs the forward pass and keeps its cache for `backward`.
-   *
-   * @param x Input [N, C].
-   * @returns y [N, C].
-   * @throws {RangeError} If x is not 2-D; otherwise as `batchNormForward` (the running
-   *   statistics and the count untouched).
-   */
-  forward(x: Tensor): Tensor {
-    checkRank(this.kind, x, 2);
-    const { y, cache } = forwardPass(this.#state, this.training, x, this.#ws);
-    this.#cache = cache;
-    return y;
-  }
-
-  /**
-   * Runs the backward pass of the last `forward`; γ's and β's gradients are overwritten.
-   *
-   * @param dy dL/dy [N, C].
-   * @returns dL/dx [N, C].
-   * @throws {Error} If called before `forward`; otherwise as `batchNormBackward`.
-   */
-  backward(dy: Tensor): Tensor {
-    return backwardPass(this.kind, this.#state, this.#cache, dy, this.#ws, true)!;
-  }
-
-  /**
-   * The backward pass for a first layer, whose input is the data: fills γ's and β's `grad` as
-   * {@link BatchNorm1D.backward} does, bit for bit, without computing dL/dx.
-   *
-   * @param dy dL/dy [N, C].
-   * @returns Nothing.
-   * @throws {Error} If called before `forward`; otherwise as `batchNormBackward`.
-   */
-  backwardParams(dy: Tensor): void {
-    backwardPass(this.kind, this.#state, this.#cache, dy, this.#ws, false);
-  }
-
-  /**
-   * The trainable parameters.
-   *
-   * @returns [γ, β], named "gamma" and "beta" ("weight" and "bias" in a Sequential).
-   */
-  params(): Param[] {
-    return [this.gamma, this.beta];
-  }
-
-  /**
-   * The buffers: state saved with the model, never trained.
-   *
-   * @returns running_mean, running_var and num_batches_tracked, in PyTorch's order.
-   */
-  buffers(): LayerBuffer[] {
-    return buffersOf(this.#state);
+    super("BatchNorm1D", 2, opts);
   }
 }
