@@ -146,6 +146,18 @@ function samePadding(
   return [spanH / 2, spanW / 2];
 }
 
+/** x and w 4-D, b (unless null) 1-D, all of x's element type: a convolution's and a transposed
+ * convolution's tensors, before their shapes are compared. */
+function checkConvTensors(fn: string, x: Tensor, w: Tensor, b: Tensor | null): void {
+  checkTensor(fn, "x", x, 4);
+  checkTensor(fn, "w", w, 4);
+  checkSameType(fn, "x", x, "w", w);
+  if (b !== null) {
+    checkTensor(fn, "b", b, 1);
+    checkSameType(fn, "x", x, "b", b);
+  }
+}
+
 /** Checks a convolution's arguments (b may be null: no bias); returns its sizes. */
 export function convArgs(
   fn: string,
@@ -155,13 +167,7 @@ export function convArgs(
   opts: ConvForwardOptions | undefined,
 ): ConvGeometry {
   const o = checkOptions(fn, opts);
-  checkTensor(fn, "x", x, 4);
-  checkTensor(fn, "w", w, 4);
-  checkSameType(fn, "x", x, "w", w);
-  if (b !== null) {
-    checkTensor(fn, "b", b, 1);
-    checkSameType(fn, "x", x, "b", b);
-  }
+  checkConvTensors(fn, x, w, b);
   const [N, C, H, W] = x.shape;
   const [D, Cw, kh, kw] = w.shape;
   const shapes = `(x ${fmtShape(x.shape)}, w ${fmtShape(w.shape)})`;
@@ -505,13 +511,7 @@ export function convTransposeArgs(
   opts: ConvTransposeForwardOptions | undefined,
 ): ConvTransposeGeometry {
   const o = checkOptions(fn, opts);
-  checkTensor(fn, "x", x, 4);
-  checkTensor(fn, "w", w, 4);
-  checkSameType(fn, "x", x, "w", w);
-  if (b !== null) {
-    checkTensor(fn, "b", b, 1);
-    checkSameType(fn, "x", x, "b", b);
-  }
+  checkConvTensors(fn, x, w, b);
   const [N, C, H, W] = x.shape;
   const [Cw, Dg, kh, kw] = w.shape;
   const shapes = `(x ${fmtShape(x.shape)}, w ${fmtShape(w.shape)})`;
