@@ -26,7 +26,7 @@
  */
 
 import { DEPTHWISE_SIMD_WASM_BASE64 } from "./depthwise_simd_wasm.ts";
-import { growTo, instantiate, roundUp } from "./wasm.ts";
+import { instantiate, type MemoryViews, reserveViews, roundUp } from "./wasm.ts";
 import type {
   DepthwiseBackwardProblem,
   DepthwiseForwardProblem,
@@ -34,11 +34,7 @@ import type {
 } from "./depthwise.ts";
 
 /** The instantiated kernel. */
-interface Kernel {
-  memory: WebAssembly.Memory;
-  /** Float32 and Int32 views of `memory`; remade after every grow. */
-  f32: Float32Array;
-  i32: Int32Array;
+interface Kernel extends MemoryViews {
   /** depthwise_simd.wat's `forward`: one sample, from the geometry block at byte 0. */
   forward: (g: number) => void;
   /** depthwise_simd.wat's `backward`: one sample's dw (added) and, when withDx is 1, dx. */
@@ -74,16 +70,6 @@ function load(): Kernel | null {
  */
 export function depthwiseSimdAvailable(): boolean {
   return load() !== null;
-}
-
-/** Grows the memory to at least `floats` floats; false if the runtime refuses. */
-function reserve(k: Kernel, floats: number): boolean {
-  if (!growTo(k.memory, floats * 4)) return false; // out of memory: the caller uses TypeScript
-  if (k.f32.buffer !== k.memory.buffer) {
-    k.f32 = new Float32Array(k.memory.buffer);
-    k.i32 = new Int32Array(k.memory.buffer);
-  }
-  return true;
 }
 
 /** The sizes both passes lay out: the polyphase components and the flattened output grid. */
@@ -162,7 +148,7 @@ export function depthwiseSimdForward(p: DepthwiseForwardProblem<Float32Array>): 
   const pw = GEOMETRY, pb = roundUp(pw + D * K, 16), po = roundUp(pb + D, 16);
   const px = roundUp(po + K, 16), pxph = roundUp(px + CHW + 4, 16);
   const pyp = roundUp(pxph + l.phases, 16), py = roundUp(pyp + l.lr + 16, 16);
-  if (!reserve(k, py + D * P + 4)) return false;
+  if (!reserveViews(k, py + D * P + 4)) return false;
   const { f32, i32 } = k;
   f32.set(w, pw);
   if (b === null) f32.fill(0, pb, pb + D);
@@ -215,7 +201,7 @@ export function depthwiseSimdBackward(p: DepthwiseBackwardProblem<Float32Array>)
   const px = roundUp(pdb + D, 16), pdy = roundUp(px + CHW + 8, 16);
   const pxph = roundUp(pdy + D * P + 4, 16), pdyp = roundUp(pxph + l.phases, 16);
   const pdxph = roundUp(pdyp + M * Lg, 16), pdx = roundUp(pdxph + l.phases, 16);
-  if (!reserve(k, pdx + CHW + 8)) return false;
+  if (!reserveViews(k, pdx + CHW + 8)) return false;
   const { f32, i32 } = k;
   f32.set(w, pw);
   f32.fill(0, pdw, pdb + D);

@@ -23,7 +23,7 @@
  */
 
 import { MAX_POOL_SIMD_WASM_BASE64 } from "./max_pool_simd_wasm.ts";
-import { growTo, instantiate, roundUp } from "./wasm.ts";
+import { instantiate, type MemoryViews, reserveViews, roundUp } from "./wasm.ts";
 
 /**
  * Floats of x per block: 128 KiB (half of a 256 KiB L2; with the outputs, 192 KiB in all). W4,
@@ -34,11 +34,7 @@ import { growTo, instantiate, roundUp } from "./wasm.ts";
 const BLOCK = 32768;
 
 /** The instantiated kernel. */
-interface Kernel {
-  memory: WebAssembly.Memory;
-  /** Float32 and Int32 views of `memory`; remade after every grow. */
-  f32: Float32Array;
-  i32: Int32Array;
+interface Kernel extends MemoryViews {
   /** max_pool_simd.wat's `pool2x2` (byte addresses; see its header). */
   pool: (
     x: number,
@@ -82,16 +78,6 @@ function load(): Kernel | null {
  */
 export function maxPoolSimdAvailable(): boolean {
   return load() !== null;
-}
-
-/** Grows the memory to at least `floats` floats; false if the runtime refuses. */
-function reserve(k: Kernel, floats: number): boolean {
-  if (!growTo(k.memory, floats * 4)) return false; // out of memory: the caller uses TypeScript
-  if (k.f32.buffer !== k.memory.buffer) {
-    k.f32 = new Float32Array(k.memory.buffer);
-    k.i32 = new Int32Array(k.memory.buffer);
-  }
-  return true;
 }
 
 /**
@@ -142,7 +128,7 @@ export function maxPool2x2Simd(
   const outFloats = perBlock > 0 ? perBlock * P : rows * Wo;
   // float32 offsets of the three regions (x, max, route) and the slack the kernel may touch
   const pm = roundUp(xFloats + 8, 16), pr = pm + roundUp(outFloats + 4, 16);
-  if (!reserve(k, pr + outFloats + 4)) return false;
+  if (!reserveViews(k, pr + outFloats + 4)) return false;
   const { f32, i32, pool, maxOnly } = k;
   if (perBlock > 0) {
     // s0: the block of images s0 .. s0 + n − 1, its route offset s0·H·W

@@ -85,3 +85,38 @@ export function growTo(memory: WebAssembly.Memory, bytes: number): boolean {
 export function roundUp(x: number, r: number): number {
   return Math.ceil(x / r) * r;
 }
+
+/** A module's memory with the float32 and int32 views a driver reads and writes it through. */
+export interface MemoryViews {
+  memory: WebAssembly.Memory;
+  /** Float32 and Int32 views of `memory`; remade after every grow. */
+  f32: Float32Array;
+  i32: Int32Array;
+}
+
+/**
+ * Grows `k.memory` to at least `floats` 4-byte words and remakes `k.f32` and `k.i32` when the grow
+ * detached their buffer.
+ *
+ * @param k The memory and its views, updated in place.
+ * @param floats The words needed.
+ * @returns false when the runtime refuses to grow it (out of memory: the caller runs TypeScript).
+ *
+ * @example
+ * ```ts
+ * import { reserveViews } from "./wasm.ts";
+ * import { assert } from "@std/assert";
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const k = { memory, f32: new Float32Array(memory.buffer), i32: new Int32Array(memory.buffer) };
+ * assert(reserveViews(k, 20000)); // 80,000 bytes: a second page
+ * assert(k.f32.length >= 20000 && k.f32.buffer === memory.buffer);
+ * ```
+ */
+export function reserveViews(k: MemoryViews, floats: number): boolean {
+  if (!growTo(k.memory, floats * 4)) return false;
+  if (k.f32.buffer !== k.memory.buffer) {
+    k.f32 = new Float32Array(k.memory.buffer);
+    k.i32 = new Int32Array(k.memory.buffer);
+  }
+  return true;
+}
