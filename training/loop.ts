@@ -263,6 +263,21 @@ export interface EvalTally {
  *
  * @param classes K, the number of classes.
  * @returns A tally with zero sums and a [K, K] confusion matrix of zeros.
+ *
+ * @example
+ * ```ts
+ * import { evaluateBatch, evaluationOf, newTally } from "./loop.ts";
+ * import { Flatten } from "../layers/flatten.ts";
+ * import { Sequential } from "../network/sequential.ts";
+ * import { assertEquals } from "@std/assert";
+ * // a "network" whose two logits are the two pixels: it predicts the larger one's index
+ * const net = new Sequential([new Flatten()]);
+ * const tally = newTally(2);
+ * const x = { shape: [3, 1, 1, 2], data: new Float64Array([9, 1, 1, 9, 9, 1]) };
+ * evaluateBatch(net, { x, labels: new Uint8Array([0, 1, 1]) }, tally);
+ * const r = evaluationOf(tally);
+ * assertEquals([r.count, r.errors, Array.from(r.confusion)], [3, 1, [1, 0, 1, 1]]);
+ * ```
  */
 export function newTally(classes: number): EvalTally {
   const confusion = new Uint32Array(classes * classes);
@@ -280,6 +295,21 @@ export function newTally(classes: number): EvalTally {
  * @param tally The sums, added to in place.
  * @returns Nothing: `tally` holds the result.
  * @throws {RangeError} If the network does not output [B, K] logits.
+ *
+ * @example
+ * ```ts
+ * import { evaluateBatch, evaluationOf, newTally } from "./loop.ts";
+ * import { Flatten } from "../layers/flatten.ts";
+ * import { Sequential } from "../network/sequential.ts";
+ * import { assertEquals } from "@std/assert";
+ * // a "network" whose two logits are the two pixels: it predicts the larger one's index
+ * const net = new Sequential([new Flatten()]);
+ * const tally = newTally(2);
+ * const x = { shape: [3, 1, 1, 2], data: new Float64Array([9, 1, 1, 9, 9, 1]) };
+ * evaluateBatch(net, { x, labels: new Uint8Array([0, 1, 1]) }, tally);
+ * const r = evaluationOf(tally);
+ * assertEquals([r.count, r.errors, Array.from(r.confusion)], [3, 1, [1, 0, 1, 1]]);
+ * ```
  */
 export function evaluateBatch(
   net: Sequential,
@@ -311,6 +341,21 @@ export function evaluateBatch(
  * @param tally The sums of every batch.
  * @returns The mean loss, the accuracy, the errors and the counts.
  * @throws {Error} If the loss is not finite.
+ *
+ * @example
+ * ```ts
+ * import { evaluateBatch, evaluationOf, newTally } from "./loop.ts";
+ * import { Flatten } from "../layers/flatten.ts";
+ * import { Sequential } from "../network/sequential.ts";
+ * import { assertEquals } from "@std/assert";
+ * // a "network" whose two logits are the two pixels: it predicts the larger one's index
+ * const net = new Sequential([new Flatten()]);
+ * const tally = newTally(2);
+ * const x = { shape: [3, 1, 1, 2], data: new Float64Array([9, 1, 1, 9, 9, 1]) };
+ * evaluateBatch(net, { x, labels: new Uint8Array([0, 1, 1]) }, tally);
+ * const r = evaluationOf(tally);
+ * assertEquals([r.count, r.errors, Array.from(r.confusion)], [3, 1, [1, 0, 1, 1]]);
+ * ```
  */
 export function evaluationOf(tally: EvalTally): Evaluation {
   const { lossSum, correct, count, classes, confusion } = tally;

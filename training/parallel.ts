@@ -95,7 +95,19 @@ export interface DataParallelOptions {
   workerUrl?: URL | string;
 }
 
-/** An error in one worker: the running call rejects with it and every worker is stopped. */
+/**
+ * An error in one worker: the running call rejects with it and every worker is stopped.
+ *
+ * @example The worker's index and its original error
+ * ```ts
+ * import { DataParallelError } from "./parallel.ts";
+ * import { assertEquals } from "@std/assert";
+ * const e = new DataParallelError(1, new RangeError("makeBatch: label 12 is not below 10"));
+ * assertEquals([e.name, e.worker], ["DataParallelError", 1]);
+ * assertEquals(e.message, "DataParallel: worker 1 failed: makeBatch: label 12 is not below 10");
+ * assertEquals((e.cause as Error).name, "RangeError");
+ * ```
+ */
 export class DataParallelError extends Error {
   /** Index of the worker that failed, from 0. */
   readonly worker: number;
